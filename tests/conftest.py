@@ -1,0 +1,23 @@
+"""Test-wide setup: headless Qt and paths to the shared MNIST test set."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Without a display Qt aborts the process unless a platform is chosen before
+# any QApplication exists; offscreen needs no system packages.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Keep BLAS single-threaded as the app does (small matrices; threads fight).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OFFICIAL_TEST_DIR = REPO_ROOT.parent / "shared" / "data" / "mnist-official-test"
+
+
+@pytest.fixture
+def official_test_dir():
+    """The official MNIST t10k set from ../shared, or skip where it is absent."""
+    if not (OFFICIAL_TEST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("official MNIST test set not found at ../shared/data")
+    return OFFICIAL_TEST_DIR
