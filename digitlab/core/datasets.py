@@ -1,0 +1,657 @@
+"""MNIST data: IDX files read and written with strict checks, and the data sets.
+
+The IDX format (LeCun's MNIST files) is a 4-byte magic number -- two zero
+bytes, a type code and the number of dimensions -- then one big-endian uint32
+per dimension, then the values, big-endian, row-major. Files are often gzipped.
+
+Reading never trusts the header: declared sizes are capped before anything is
+allocated or decompressed, data is read in bounded chunks (so a file that
+claims to be huge but is short costs only its real size), and any mismatch
+between the header and the data is an :class:`IdxError` naming the file.
+
+Data sets come as a :class:`DataSplit` of uint8 images ``(n, 28, 28)`` and
+uint8 labels ``(n,)``: the bundled 10,000-digit sample, any folder of
+standard MNIST files, or the full MNIST once downloaded
+(:mod:`digitlab.core.download`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import tempfile
+import zlib
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import numpy as np
+
+from digitlab.paths import resource, user_data_dir
+
+__all__ = [
+    "IdxError",
+    "DataSplit",
+    "read_idx",
+    "write_idx",
+    "validate_images",
+    "validate_labels",
+    "load_images_labels",
+    "load_sample",
+    "find_mnist_files",
+    "load_directory",
+    "load_test_set",
+    "full_mnist_dir",
+    "mnist_available",
+    "load_full_mnist",
+    "dataset_choices",
+    "load_named",
+    "to_inputs",
+    "one_hot",
+]
+
+IMAGE_SIZE = 28
+N_CLASSES = 10
+
+# Caps on what a header may declare; both are far above MNIST (47 MB, 60,000)
+# and low enough that a hostile header cannot make us allocate gigabytes.
+MAX_DATA_BYTES = 512 * 1024 * 1024
+MAX_DIM = 10_000_000
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_READ_CHUNK = 1 << 20
+
+# IDX type code -> big-endian NumPy dtype, as the format defines them.
+_IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_IDX_CODES = {(dt.kind, dt.itemsize): code for code, dt in _IDX_DTYPES.items()}
+
+# Standard MNIST file stems; each may be gzipped and some mirrors write
+# "train-images.idx3-ubyte" with a dot. The first existing spelling wins.
+_MNIST_STEMS = {
+    "train-images": ("train-images", "idx3-ubyte"),
+    "train-labels": ("train-labels", "idx1-ubyte"),
+    "t10k-images": ("t10k-images", "idx3-ubyte"),
+    "t10k-labels": ("t10k-labels", "idx1-ubyte"),
+}
+
+
+class IdxError(ValueError):
+    """A data file is missing, unreadable or not what it should be.
+
+    The message is one line: ``"<file>: <problem>"``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (or folder) at fault.
+    problem : str
+        What is wrong with it, one line.
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+    def __reduce__(self):
+        # Keep the two-argument constructor picklable (multiprocessing, logging).
+        return type(self), (self.path, self.problem)
+
+
+# ---------------------------------------------------------------------------
+# IDX reading
+# ---------------------------------------------------------------------------
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file, gzipped or plain, into a native-endian array.
+
+    Gzip is recognised by its magic bytes (1f 8b), not by the file name.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+
+    Returns
+    -------
+    numpy.ndarray
+        Array with the declared shape and type (uint8, int8, int16, int32,
+        float32 or float64).
+
+    Raises
+    ------
+    IdxError
+        If the file is missing or unreadable, the gzip stream is corrupt, the
+        header is malformed or declares more than the size caps, or the data
+        is shorter or longer than the header says.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as raw:
+            is_gzip = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            if not is_gzip:
+                return _read_idx_stream(raw, path)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                return _read_idx_stream(stream, path)
+    except FileNotFoundError:
+        raise IdxError(path, "no such file") from None
+    except IsADirectoryError:
+        raise IdxError(path, "is a folder, not a file") from None
+    # BadGzipFile is an OSError, so it must come before the generic case.
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise IdxError(path, f"corrupt gzip data ({_one_line(err)})") from None
+    except OSError as err:
+        raise IdxError(path, f"cannot read: {err.strerror or _one_line(err)}") from None
+
+
+def _read_idx_stream(stream: BinaryIO, path: Path) -> np.ndarray:
+    """Parse and check header and data from an open (decompressed) stream."""
+    dtype, shape = _read_header(stream, path)
+    expected = math.prod(shape) * dtype.itemsize
+    data = _read_at_most(stream, expected)
+    if len(data) < expected:
+        raise IdxError(
+            path, f"truncated: expected {expected} bytes of data, found {len(data)}"
+        )
+    if stream.read(1):
+        raise IdxError(path, f"trailing data after the {expected} bytes the header declares")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _read_header(stream: BinaryIO, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """Read the magic number and dimensions; check them against the caps."""
+    magic = stream.read(4)
+    if len(magic) < 4:
+        raise IdxError(path, f"too short for an IDX header ({len(magic)} bytes)")
+    if magic[0] != 0 or magic[1] != 0:
+        raise IdxError(
+            path, f"not an IDX file (magic number {magic.hex()} does not start with 0000)"
+        )
+    code, ndim = magic[2], magic[3]
+    if code not in _IDX_DTYPES:
+        raise IdxError(path, f"unknown IDX data type code 0x{code:02X}")
+    if not 1 <= ndim <= 4:
+        raise IdxError(path, f"unsupported number of dimensions {ndim} (expected 1 to 4)")
+    raw_dims = stream.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise IdxError(path, f"header ends inside the {ndim} dimension sizes")
+    shape = tuple(int(d) for d in np.frombuffer(raw_dims, dtype=">u4"))
+    dtype = _IDX_DTYPES[code]
+    _check_size_caps(path, shape, dtype)
+    return dtype, shape
+
+
+def _check_size_caps(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuse shapes beyond the caps, before any allocation happens."""
+    for dim in shape:
+        if dim > MAX_DIM:
+            raise IdxError(path, f"dimension size {dim} exceeds the limit of {MAX_DIM}")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > MAX_DATA_BYTES:
+        dims = "x".join(str(d) for d in shape)
+        raise IdxError(
+            path, f"declares {dims} values ({declared} bytes), over the {MAX_DATA_BYTES}-byte limit"
+        )
+
+
+def _read_at_most(stream: BinaryIO, nbytes: int) -> bytearray:
+    """Read up to ``nbytes`` in chunks, so memory grows only with real data."""
+    data = bytearray()
+    while len(data) < nbytes:
+        chunk = stream.read(min(_READ_CHUNK, nbytes - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+# ---------------------------------------------------------------------------
+# IDX writing
+# ---------------------------------------------------------------------------
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write an array as an IDX file, atomically; gzipped if the name ends in .gz.
+
+    The data goes to a temporary file in the same folder, is flushed to disk,
+    and only then replaces ``path``: a crash never leaves a half-written file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination file.
+    array : numpy.ndarray
+        1 to 4 dimensions of uint8, int8, int16, int32, float32 or float64,
+        within the same size caps :func:`read_idx` enforces.
+
+    Raises
+    ------
+    IdxError
+        If the array cannot be stored as IDX or the file cannot be written.
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    code = _IDX_CODES.get((array.dtype.kind, array.dtype.itemsize))
+    if code is None:
+        raise IdxError(
+            path,
+            f"cannot store {array.dtype} data; IDX holds uint8, int8, int16, int32, float32, float64",
+        )
+    if not 1 <= array.ndim <= 4:
+        raise IdxError(path, f"cannot store a {array.ndim}-dimensional array (IDX holds 1 to 4)")
+    dtype = _IDX_DTYPES[code]
+    _check_size_caps(path, array.shape, dtype)
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    data = np.ascontiguousarray(array, dtype=dtype).tobytes()
+    try:
+        with _atomic_output(path) as out:
+            if path.name.endswith(".gz"):
+                # mtime=0: identical data gives identical bytes (reproducible files).
+                with gzip.GzipFile(filename=path.name, mode="wb", fileobj=out, mtime=0) as gz:
+                    gz.write(header)
+                    gz.write(data)
+            else:
+                out.write(header)
+                out.write(data)
+    except OSError as err:
+        raise IdxError(path, f"cannot write: {err.strerror or _one_line(err)}") from None
+
+
+@contextmanager
+def _atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """Yield a temp file beside ``path``; fsync it and move it into place on success."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp makes owner-only files; data files are ordinary documents.
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+# ---------------------------------------------------------------------------
+# Images and labels
+# ---------------------------------------------------------------------------
+
+
+def validate_images(images: np.ndarray, path: str | os.PathLike) -> None:
+    """Check that an array read from ``path`` is uint8 digits of shape (n, 28, 28).
+
+    Raises
+    ------
+    IdxError
+        Naming ``path`` and what is wrong.
+    """
+    if images.dtype != np.uint8:
+        raise IdxError(path, f"images must be unsigned bytes, found {images.dtype}")
+    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise IdxError(
+            path, f"images must have shape (n, 28, 28), found {images.shape}"
+        )
+
+
+def validate_labels(labels: np.ndarray, path: str | os.PathLike) -> None:
+    """Check that an array read from ``path`` is uint8 digit labels 0..9, shape (n,).
+
+    Raises
+    ------
+    IdxError
+        Naming ``path`` and what is wrong.
+    """
+    if labels.dtype != np.uint8:
+        raise IdxError(path, f"labels must be unsigned bytes, found {labels.dtype}")
+    if labels.ndim != 1:
+        raise IdxError(path, f"labels must be one-dimensional, found shape {labels.shape}")
+    if labels.size and labels.max() >= N_CLASSES:
+        raise IdxError(path, f"labels must be 0 to 9, found {int(labels.max())}")
+
+
+def load_images_labels(
+    images_path: str | os.PathLike, labels_path: str | os.PathLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check a matching pair of MNIST image and label files.
+
+    Parameters
+    ----------
+    images_path, labels_path : str or Path
+        IDX files (gzipped or plain).
+
+    Returns
+    -------
+    images : numpy.ndarray
+        uint8, shape (n, 28, 28).
+    labels : numpy.ndarray
+        uint8, shape (n,), values 0 to 9.
+
+    Raises
+    ------
+    IdxError
+        Naming the file at fault.
+    """
+    images = read_idx(images_path)
+    validate_images(images, images_path)
+    labels = read_idx(labels_path)
+    validate_labels(labels, labels_path)
+    if len(images) != len(labels):
+        raise IdxError(
+            labels_path,
+            f"has {len(labels)} labels but {Path(images_path).name} has {len(images)} images",
+        )
+    return images, labels
+
+
+# ---------------------------------------------------------------------------
+# Data sets
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """Training and validation digits of one data set.
+
+    Attributes
+    ----------
+    train_images, val_images : numpy.ndarray
+        uint8, shape (n, 28, 28), 0 = background, 255 = ink.
+    train_labels, val_labels : numpy.ndarray
+        uint8, shape (n,), the digits 0 to 9.
+    name : str
+        Short name shown to the user ("sample", "mnist", a folder name).
+    """
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    val_images: np.ndarray
+    val_labels: np.ndarray
+    name: str
+
+    def __post_init__(self) -> None:
+        for part, images, labels in (
+            ("training", self.train_images, self.train_labels),
+            ("validation", self.val_images, self.val_labels),
+        ):
+            if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+                raise ValueError(f"{part} images must have shape (n, 28, 28), got {images.shape}")
+            if labels.shape != (len(images),):
+                raise ValueError(
+                    f"{part} labels must have shape ({len(images)},), got {labels.shape}"
+                )
+
+
+def _split_last(
+    images: np.ndarray, labels: np.ndarray, val_size: int, name: str
+) -> DataSplit:
+    """Keep the last ``val_size`` digits for validation, the rest for training."""
+    cut = len(images) - val_size
+    return DataSplit(images[:cut], labels[:cut], images[cut:], labels[cut:], name)
+
+
+def load_sample(val_size: int = 1000) -> DataSplit:
+    """The bundled 10,000 MNIST training digits, split into training and validation.
+
+    The file was shuffled once with a fixed seed, so taking its last
+    ``val_size`` digits for validation is a fair and repeatable split.
+
+    Parameters
+    ----------
+    val_size : int, default 1000
+        Number of validation digits, 0 up to one less than the total.
+
+    Returns
+    -------
+    DataSplit
+        Named "sample".
+    """
+    images, labels = load_images_labels(
+        resource("data/images-idx3-ubyte.gz"), resource("data/labels-idx1-ubyte.gz")
+    )
+    if not 0 <= val_size < len(images):
+        raise ValueError(
+            f"val_size must be between 0 and {len(images) - 1}, got {val_size}"
+        )
+    return _split_last(images, labels, val_size, "sample")
+
+
+def find_mnist_files(directory: str | os.PathLike) -> dict[str, Path]:
+    """Locate standard MNIST files in a folder.
+
+    Recognises ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each with or
+    without ``.gz`` and also spelled with a dot (``train-images.idx3-ubyte``).
+    Where several spellings exist, the gzipped dashed name wins.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The folder to look in.
+
+    Returns
+    -------
+    dict of str to Path
+        Keys among "train-images", "train-labels", "t10k-images",
+        "t10k-labels", only for the files found.
+
+    Raises
+    ------
+    IdxError
+        If ``directory`` is not an existing folder.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        problem = "is not a folder" if directory.exists() else "no such folder"
+        raise IdxError(directory, problem)
+    found = {}
+    for key, (stem, kind) in _MNIST_STEMS.items():
+        for base in (f"{stem}-{kind}", f"{stem}.{kind}"):
+            candidates = [directory / f"{base}.gz", directory / base]
+            match = next((c for c in candidates if c.is_file()), None)
+            if match is not None:
+                found[key] = match
+                break
+    return found
+
+
+def _load_pair(directory: Path, files: dict[str, Path], prefix: str):
+    """Load the ``prefix`` (train or t10k) pair, or None if neither file is there."""
+    images_path = files.get(f"{prefix}-images")
+    labels_path = files.get(f"{prefix}-labels")
+    if images_path is None and labels_path is None:
+        return None
+    if labels_path is None:
+        raise IdxError(directory, f"has {images_path.name} but no {prefix}-labels-idx1-ubyte file")
+    if images_path is None:
+        raise IdxError(directory, f"has {labels_path.name} but no {prefix}-images-idx3-ubyte file")
+    return load_images_labels(images_path, labels_path)
+
+
+def load_directory(directory: str | os.PathLike, name: str | None = None) -> DataSplit:
+    """Load a folder of standard MNIST files as training and validation digits.
+
+    - train and t10k pairs: train for training, t10k for validation.
+    - only the train pair: the last sixth of it is held out for validation
+      (10,000 of MNIST's 60,000, the size of the official test set).
+    - only the t10k pair: refused, since training on the test set would make
+      every later evaluation on it meaningless; use :func:`load_test_set`.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The folder (see :func:`find_mnist_files` for the accepted names).
+    name : str, optional
+        Name of the returned split; defaults to the folder's name.
+
+    Returns
+    -------
+    DataSplit
+
+    Raises
+    ------
+    IdxError
+        If there is no train pair, half a pair, or a file is invalid.
+    """
+    directory = Path(directory)
+    files = find_mnist_files(directory)
+    train = _load_pair(directory, files, "train")
+    test = _load_pair(directory, files, "t10k")
+    name = name or directory.name or str(directory)
+    if train is None:
+        if test is not None:
+            raise IdxError(
+                directory,
+                "has only the t10k test files; training needs train-images-idx3-ubyte"
+                " and train-labels-idx1-ubyte",
+            )
+        raise IdxError(directory, "contains no MNIST files (train-images-idx3-ubyte.gz etc.)")
+    if test is None:
+        images, labels = train
+        if len(images) < 2:
+            raise IdxError(files["train-images"], "has too few digits to hold out validation")
+        return _split_last(images, labels, len(images) // 6 or 1, name)
+    return DataSplit(*train, *test, name)
+
+
+def load_test_set(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """The digits to evaluate a model on: the t10k pair, or else the train pair.
+
+    Parameters
+    ----------
+    directory : str or Path
+        A folder of standard MNIST files.
+
+    Returns
+    -------
+    images : numpy.ndarray
+        uint8, shape (n, 28, 28).
+    labels : numpy.ndarray
+        uint8, shape (n,).
+
+    Raises
+    ------
+    IdxError
+        If neither pair is there or a file is invalid.
+    """
+    directory = Path(directory)
+    files = find_mnist_files(directory)
+    pair = _load_pair(directory, files, "t10k") or _load_pair(directory, files, "train")
+    if pair is None:
+        raise IdxError(directory, "contains no MNIST files (t10k-images-idx3-ubyte.gz etc.)")
+    return pair
+
+
+def full_mnist_dir() -> Path:
+    """Where the full MNIST is (or will be) downloaded: ``user_data_dir()/"mnist"``."""
+    return user_data_dir() / "mnist"
+
+
+def mnist_available() -> bool:
+    """Whether all four full-MNIST files are in :func:`full_mnist_dir`.
+
+    Only checks that the files exist (the downloader moves a file to its
+    final name only after its checksum matched); loading checks the rest.
+    """
+    directory = full_mnist_dir()
+    return directory.is_dir() and len(find_mnist_files(directory)) == len(_MNIST_STEMS)
+
+
+def load_full_mnist() -> DataSplit:
+    """The full MNIST: 60,000 training digits, the official 10,000 for validation.
+
+    Returns
+    -------
+    DataSplit
+        Named "mnist".
+
+    Raises
+    ------
+    IdxError
+        If it has not been downloaded (``digitlab download``) or a file is invalid.
+    """
+    directory = full_mnist_dir()
+    if not mnist_available():
+        raise IdxError(directory, "the full MNIST is not downloaded (run `digitlab download`)")
+    return load_directory(directory, name="mnist")
+
+
+def dataset_choices() -> list[str]:
+    """Names of the data sets ready to use: "sample", and "mnist" once downloaded."""
+    return ["sample", "mnist"] if mnist_available() else ["sample"]
+
+
+def load_named(name: str) -> DataSplit:
+    """Load a data set by one of the names :func:`dataset_choices` returns."""
+    if name == "sample":
+        return load_sample()
+    if name == "mnist":
+        return load_full_mnist()
+    raise ValueError(f"unknown data set {name!r}; choose 'sample' or 'mnist'")
+
+
+# ---------------------------------------------------------------------------
+# Network inputs and targets
+# ---------------------------------------------------------------------------
+
+
+def to_inputs(images: np.ndarray) -> np.ndarray:
+    """Flatten digits into network inputs.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        uint8, shape (n, 28, 28) or a single (28, 28) image.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape (n, 784), values ``images / 255`` in [0, 1].
+    """
+    images = np.asarray(images)
+    if images.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE) or images.ndim not in (2, 3):
+        raise ValueError(f"images must have shape (n, 28, 28) or (28, 28), got {images.shape}")
+    flat = images.reshape(-1, IMAGE_SIZE * IMAGE_SIZE)
+    return np.divide(flat, 255, dtype=np.float32)
+
+
+def one_hot(labels: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:
+    """Targets for the MSE cost: row i is all zeros but a 1 at ``labels[i]``.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        Integers in ``[0, n_classes)``, shape (n,).
+    n_classes : int, default 10
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape (n, n_classes).
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must be in [0, {n_classes}), found {labels.min()}..{labels.max()}")
+    targets = np.zeros((len(labels), n_classes), dtype=np.float32)
+    targets[np.arange(len(labels)), labels.astype(np.intp, copy=False)] = 1.0
+    return targets
