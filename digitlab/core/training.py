@@ -1,0 +1,377 @@
+"""Mini-batch gradient descent as a generator of progress records.
+
+:func:`train` runs the loop and yields a :class:`Progress` record now and
+then; whoever iterates it (the command line, a test, or the window's worker
+thread) decides what to show. Pause, resume, stop, single steps and changes of
+the learning rate arrive through a :class:`TrainingControl`, which the loop
+reads between batches, so they are safe to call from another thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from digitlab.core.network import Network
+
+#: Weights larger than this mean the run has blown up even if the loss is finite.
+EXPLODED_WEIGHT = 1e6
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyperparameters and options of one training run.
+
+    The defaults are those of Nielsen's book for the video's network
+    (sigmoid, squared error): learning rate 3.0, mini-batches of 10.
+    """
+
+    learning_rate: float = 3.0
+    batch_size: int = 10
+    epochs: int = 10
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    seed: int = 0
+    #: Train on only this many examples (None: all); a seeded random subset.
+    train_size: int | None = None
+    #: Give every training image a random label: the memorisation experiment.
+    shuffle_labels: bool = False
+    #: Small random shifts, rotations and scalings of the training digits each epoch.
+    augment: bool = False
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first impossible setting."""
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"learning rate must be a positive number, got {self.learning_rate}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight decay must be zero or positive, got {self.weight_decay}")
+        if self.train_size is not None and self.train_size < 1:
+            raise ValueError(f"training-set size must be at least 1, got {self.train_size}")
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """Measurements at the end of one epoch (``epoch`` counts from 1)."""
+
+    epoch: int
+    seconds: float
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+
+    def as_dict(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "seconds": round(self.seconds, 4),
+            "train_loss": self.train_loss,
+            "train_accuracy": self.train_accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress record. Arrays in it are read-only copies, safe to keep.
+
+    ``kind`` is one of:
+
+    - ``"batch"``: training goes on;
+    - ``"epoch"``: an epoch ended, ``epoch_stats`` is set;
+    - ``"paused"``: the loop now waits for resume, step or stop;
+    - ``"finished"``: all epochs done;
+    - ``"stopped"``: stopped on request;
+    - ``"diverged"``: the loss became NaN/inf or the weights exploded; the
+      network holds the last good weights again and ``message`` says why.
+    """
+
+    kind: str
+    epoch: int  # 0-based epoch under way (for "epoch": the one just finished)
+    batch: int  # batches done in this epoch
+    batches_per_epoch: int
+    samples_seen: int
+    elapsed: float  # seconds of training so far, pauses excluded
+    #: Loss of every batch since the previous record, in order.
+    batch_losses: np.ndarray
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    learning_rate: float
+    epoch_stats: EpochStats | None = None
+    message: str = ""
+
+    @property
+    def total_batches(self) -> int:
+        return self.epoch * self.batches_per_epoch + self.batch
+
+
+class TrainingControl:
+    """Thread-safe steering of a running :func:`train` loop.
+
+    Every method may be called from any thread; the loop reads the state
+    between mini-batches (a queued Qt slot would never run while the loop is
+    busy, so flags and a condition variable are used instead).
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._paused = False
+        self._stop = False
+        self._step_credits = 0
+        self._pending: dict[str, float] = {}
+
+    def pause(self) -> None:
+        with self._condition:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._condition:
+            self._paused = False
+            self._condition.notify_all()
+
+    def step(self, batches: int = 1) -> None:
+        """Train ``batches`` more mini-batches, then pause (pauses if running)."""
+        with self._condition:
+            self._paused = True
+            self._step_credits += batches
+            self._condition.notify_all()
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stop = True
+            self._condition.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
+    def set_hyperparameters(self, **values: float) -> None:
+        """Hand new ``learning_rate``, ``momentum`` or ``weight_decay`` to the loop."""
+        unknown = set(values) - {"learning_rate", "momentum", "weight_decay"}
+        if unknown:
+            raise ValueError(f"cannot change {', '.join(sorted(unknown))} during a run")
+        with self._condition:
+            self._pending.update(values)
+
+    def take_hyperparameters(self) -> dict[str, float]:
+        """The changes handed over since the last call (loop side)."""
+        if not self._pending:  # unlocked peek: the common case costs nothing
+            return {}
+        with self._condition:
+            pending, self._pending = self._pending, {}
+        return pending
+
+    def must_wait(self) -> bool:
+        """True if the loop should pause before the next batch (loop side)."""
+        with self._condition:
+            if self._stop or not self._paused:
+                return False
+            if self._step_credits > 0:
+                self._step_credits -= 1
+                return False
+            return True
+
+    def wait_while_paused(self) -> None:
+        """Block until resumed, stepped or stopped (loop side)."""
+        with self._condition:
+            while self._paused and not self._stop and self._step_credits == 0:
+                self._condition.wait()
+            if self._step_credits > 0 and self._paused:
+                self._step_credits -= 1
+
+
+@dataclass
+class TrainingData:
+    """Images (uint8, ``(n, 28, 28)`` or ``(n, 784)``) and integer labels."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    val_images: np.ndarray
+    val_labels: np.ndarray
+
+
+def _as_inputs(images: np.ndarray) -> np.ndarray:
+    flat = images.reshape(len(images), -1)
+    if flat.dtype == np.uint8:
+        return flat.astype(np.float32) * np.float32(1 / 255)
+    return np.ascontiguousarray(flat, dtype=np.float32)
+
+
+def select_training_set(
+    images: np.ndarray, labels: np.ndarray, config: TrainingConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``train_size`` (a random subset) and ``shuffle_labels``."""
+    if config.train_size is not None and config.train_size < len(labels):
+        chosen = np.sort(rng.choice(len(labels), size=config.train_size, replace=False))
+        images, labels = images[chosen], labels[chosen]
+    if config.shuffle_labels:
+        # Random labels with the same class balance: nothing to learn but memorisation.
+        labels = rng.permutation(labels)
+    return images, labels
+
+
+def _read_only(arrays) -> tuple[np.ndarray, ...]:
+    copies = tuple(np.array(a) for a in arrays)
+    for a in copies:
+        a.flags.writeable = False
+    return copies
+
+
+def train(
+    network: Network,
+    data: TrainingData,
+    config: TrainingConfig,
+    control: TrainingControl | None = None,
+    min_interval: float = 1 / 30,
+) -> Iterator[Progress]:
+    """Train ``network`` in place, yielding :class:`Progress` records.
+
+    A ``"batch"`` record comes at most every ``min_interval`` seconds (0: after
+    every batch), however fast training runs; ``"epoch"``, ``"paused"`` and the
+    final record always come.
+
+    Parameters
+    ----------
+    network : Network
+        Trained in place; only the iterating thread may touch it meanwhile.
+    data : TrainingData
+    config : TrainingConfig
+    control : TrainingControl, optional
+        Pause / resume / step / stop and hyperparameter hand-off.
+    min_interval : float
+        Throttle for batch records, in seconds.
+    """
+    config.validate()
+    control = control or TrainingControl()
+    rng = np.random.default_rng(config.seed)
+    images, labels = select_training_set(data.train_images, data.train_labels, config, rng)
+    labels = np.asarray(labels, dtype=np.intp)
+    val_x = _as_inputs(data.val_images)
+    val_labels = np.asarray(data.val_labels, dtype=np.intp)
+    train_x = None if config.augment else _as_inputs(images)
+    eye = np.eye(network.sizes[-1], dtype=network.dtype)
+    n = len(labels)
+    batches_per_epoch = math.ceil(n / config.batch_size)
+    hyper = {"learning_rate": config.learning_rate, "momentum": config.momentum,
+             "weight_decay": config.weight_decay}
+
+    state = _LoopState(network)
+    for epoch in range(config.epochs):
+        epoch_start = time.perf_counter()
+        epoch_x = train_x if train_x is not None else _augmented_inputs(images, rng)
+        order = rng.permutation(n)
+        for batch in range(batches_per_epoch):
+            if control.must_wait():
+                yield state.record("paused", epoch, batch, batches_per_epoch, hyper)
+                control.wait_while_paused()
+                state.resume_clock()
+            if control.stop_requested:
+                yield state.record("stopped", epoch, batch, batches_per_epoch, hyper)
+                return
+            hyper.update(control.take_hyperparameters())
+            idx = order[batch * config.batch_size : (batch + 1) * config.batch_size]
+            loss = network.train_step(epoch_x[idx], eye[labels[idx]], **hyper)
+            state.note_batch(loss, len(idx))
+            if not math.isfinite(loss):
+                yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, "the loss became " + str(loss))
+                return
+            if state.due(min_interval):
+                problem = state.check_weights()
+                if problem:
+                    yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, problem)
+                    return
+                yield state.record("batch", epoch, batch + 1, batches_per_epoch, hyper)
+        problem = state.check_weights()
+        if problem:
+            yield state.diverged(epoch, batches_per_epoch, batches_per_epoch, hyper, problem)
+            return
+        train_loss, train_acc = network.evaluate(epoch_x, labels)
+        val_loss, val_acc = network.evaluate(val_x, val_labels)
+        stats = EpochStats(epoch + 1, time.perf_counter() - epoch_start, train_loss, train_acc, val_loss, val_acc)
+        yield state.record("epoch", epoch, batches_per_epoch, batches_per_epoch, hyper, stats)
+    yield state.record("finished", config.epochs - 1, batches_per_epoch, batches_per_epoch, hyper)
+
+
+def _augmented_inputs(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # Imported here: augmentation is only used to make the default model.
+    from digitlab.core.preprocess import augment
+
+    return _as_inputs(augment(images.reshape(-1, 28, 28), rng))
+
+
+@dataclass
+class _LoopState:
+    """Bookkeeping of :func:`train`: losses since the last record, timing, last good weights."""
+
+    network: Network
+    samples_seen: int = 0
+    losses: list[float] = field(default_factory=list)
+    elapsed_before: float = 0.0
+    clock_start: float = field(default_factory=time.perf_counter)
+    last_record: float = float("-inf")
+
+    def __post_init__(self) -> None:
+        self.good_weights = _read_only(self.network.weights)
+        self.good_biases = _read_only(self.network.biases)
+
+    def note_batch(self, loss: float, size: int) -> None:
+        self.losses.append(loss)
+        self.samples_seen += size
+
+    def due(self, min_interval: float) -> bool:
+        return time.perf_counter() - self.last_record >= min_interval
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.clock_start
+
+    def resume_clock(self) -> None:
+        self.clock_start = time.perf_counter()
+
+    def check_weights(self) -> str:
+        """A description of the problem if the weights blew up, else ''."""
+        for w in self.network.weights + self.network.biases:
+            peak = float(np.max(np.abs(w)))
+            if not math.isfinite(peak) or peak > EXPLODED_WEIGHT:
+                return f"the weights exploded (largest magnitude {peak:.3g})"
+        return ""
+
+    def record(self, kind, epoch, batch, batches_per_epoch, hyper, stats=None, message="") -> Progress:
+        """A record with copies of the current weights, which also become the last good ones."""
+        self.good_weights = _read_only(self.network.weights)
+        self.good_biases = _read_only(self.network.biases)
+        losses = np.array(self.losses, dtype=np.float64)
+        losses.flags.writeable = False
+        self.losses.clear()
+        self.last_record = time.perf_counter()
+        if kind == "paused":  # freeze the clock while waiting
+            self.elapsed_before = self.elapsed()
+            self.clock_start = time.perf_counter()
+        return Progress(
+            kind, epoch, batch, batches_per_epoch, self.samples_seen, self.elapsed(), losses,
+            self.good_weights, self.good_biases, hyper["learning_rate"], stats, message,
+        )
+
+    def diverged(self, epoch, batch, batches_per_epoch, hyper, problem: str) -> Progress:
+        """Restore the last good weights and describe what happened."""
+        self.network.set_parameters(self.good_weights, self.good_biases)
+        message = (
+            f"Training diverged in epoch {epoch + 1}, batch {batch}: {problem}. "
+            f"The learning rate ({hyper['learning_rate']:g}) is probably too high; "
+            "the last good weights were restored."
+        )
+        return self.record("diverged", epoch, batch, batches_per_epoch, hyper, message=message)
