@@ -1,0 +1,510 @@
+"""IDX reading/writing, the bundled sample, MNIST folders and input conversion."""
+
+import gzip
+import os
+import pickle
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from digitlab.core import datasets
+from digitlab.core.datasets import (
+    DataSplit,
+    IdxError,
+    find_mnist_files,
+    load_directory,
+    load_images_labels,
+    load_sample,
+    load_test_set,
+    one_hot,
+    read_idx,
+    to_inputs,
+    write_idx,
+)
+from digitlab.paths import resource
+
+DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
+
+
+def idx_bytes(code: int, shape, payload: bytes = b"") -> bytes:
+    """A raw IDX file: header for ``code``/``shape`` followed by ``payload``."""
+    header = bytes([0, 0, code, len(shape)]) + np.asarray(shape, dtype=">u4").tobytes()
+    return header + payload
+
+
+def digits(rng, n):
+    """Random but valid MNIST-like images and labels."""
+    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+    return images, labels
+
+
+def assert_idx_error(path, match):
+    """Reading ``path`` fails with a one-line IdxError naming the file."""
+    with pytest.raises(IdxError, match=match) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "\n" not in message
+    return info.value
+
+
+# --- round trips -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_round_trip_each_dtype(tmp_path, dtype, suffix):
+    rng = np.random.default_rng(1)
+    array = (rng.standard_normal((3, 5, 7)) * 100).astype(dtype)
+    path = tmp_path / f"data.idx{suffix}"
+    write_idx(path, array)
+    back = read_idx(path)
+    assert back.dtype == np.dtype(dtype)
+    assert back.dtype.isnative
+    np.testing.assert_array_equal(back, array)
+    # Gzip only when the name asks for it.
+    assert (path.read_bytes()[:2] == b"\x1f\x8b") == (suffix == ".gz")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    array=hnp.arrays(
+        dtype=st.sampled_from([np.dtype(d) for d in DTYPES]),
+        shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=6),
+    ),
+    gz=st.booleans(),
+)
+def test_round_trip_any_array(tmp_path_factory, array, gz):
+    path = tmp_path_factory.mktemp("idx") / ("a.idx.gz" if gz else "a.idx")
+    write_idx(path, array)
+    back = read_idx(path)
+    assert back.shape == array.shape
+    # Compare bytes so NaNs and -0.0 count as the same value they were.
+    assert back.astype(array.dtype).tobytes() == array.tobytes()
+
+
+def test_header_is_big_endian_as_the_format_says(tmp_path):
+    path = tmp_path / "x.idx"
+    write_idx(path, np.array([[1, 2, 3]], dtype=np.int16))
+    assert path.read_bytes() == idx_bytes(0x0B, (1, 3), b"\x00\x01\x00\x02\x00\x03")
+
+
+def test_gzip_detected_by_content_not_name(tmp_path):
+    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    gz_named_plain = tmp_path / "plain.gz"
+    gz_named_plain.write_bytes(idx_bytes(0x08, (3, 4), array.tobytes()))
+    plain_named_gz = tmp_path / "compressed.idx"
+    plain_named_gz.write_bytes(gzip.compress(idx_bytes(0x08, (3, 4), array.tobytes())))
+    np.testing.assert_array_equal(read_idx(gz_named_plain), array)
+    np.testing.assert_array_equal(read_idx(plain_named_gz), array)
+
+
+def test_write_is_atomic_and_leaves_no_temp_files(tmp_path):
+    path = tmp_path / "labels.idx"
+    write_idx(path, np.array([1, 2, 3], dtype=np.uint8))
+    before = path.read_bytes()
+    with pytest.raises(IdxError, match="cannot store int64"):
+        write_idx(path, np.array([1, 2, 3], dtype=np.int64))
+    with pytest.raises(IdxError, match="5-dimensional"):
+        write_idx(path, np.zeros((1, 1, 1, 1, 1), dtype=np.uint8))
+    assert path.read_bytes() == before
+    write_idx(path, np.array([7], dtype=np.uint8))
+    np.testing.assert_array_equal(read_idx(path), [7])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.idx"]
+
+
+def test_write_into_missing_folder_is_an_idx_error(tmp_path):
+    path = tmp_path / "missing" / "x.idx"
+    with pytest.raises(IdxError, match="cannot write") as info:
+        write_idx(path, np.zeros(3, dtype=np.uint8))
+    assert str(path) in str(info.value)
+
+
+def test_written_gzip_is_reproducible(tmp_path):
+    array = np.arange(100, dtype=np.uint8)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_idx(tmp_path / "a" / "x.gz", array)
+    write_idx(tmp_path / "b" / "x.gz", array)
+    assert (tmp_path / "a" / "x.gz").read_bytes() == (tmp_path / "b" / "x.gz").read_bytes()
+
+
+# --- corrupt and hostile files --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", "too short for an IDX header"),
+        (b"\x00\x00\x08", "too short for an IDX header"),
+        (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "not an IDX file"),
+        (b"\x00\x07\x08\x01\x00\x00\x00\x01\x05", "not an IDX file"),
+        (idx_bytes(0x0A, (1,), b"\x05"), "unknown IDX data type code 0x0A"),
+        (b"\x00\x00\x08\x00", "unsupported number of dimensions 0"),
+        (b"\x00\x00\x08\x05" + b"\x00\x00\x00\x01" * 5 + b"\x05", "dimensions 5"),
+        (b"\x00\x00\x08\x03\x00\x00\x00\x01\x00\x00", "header ends inside"),
+    ],
+    ids=["empty", "short", "magic-first", "magic-second", "dtype", "ndim0", "ndim5", "dims"],
+)
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gz"])
+def test_bad_headers(tmp_path, content, match, compress):
+    path = tmp_path / "bad-idx1-ubyte"
+    path.write_bytes(gzip.compress(content) if compress else content)
+    assert_idx_error(path, match)
+
+
+def test_truncated_data(tmp_path):
+    path = tmp_path / "short.idx"
+    path.write_bytes(idx_bytes(0x0B, (2, 3), b"\x00" * 7))
+    assert_idx_error(path, "truncated: expected 12 bytes of data, found 7")
+
+
+def test_truncated_data_in_gzip(tmp_path):
+    path = tmp_path / "short.gz"
+    path.write_bytes(gzip.compress(idx_bytes(0x08, (10, 28, 28), b"\x01" * 100)))
+    assert_idx_error(path, "truncated: expected 7840 bytes of data, found 100")
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gz"])
+def test_trailing_data(tmp_path, compress):
+    content = idx_bytes(0x08, (3,), b"\x01\x02\x03\x04")
+    path = tmp_path / "long.idx"
+    path.write_bytes(gzip.compress(content) if compress else content)
+    assert_idx_error(path, "trailing data")
+
+
+def test_hostile_dims_fail_before_allocating(tmp_path):
+    # 60000 x 100000 x 100000 bytes = 600 TB declared by a 20-byte file.
+    path = tmp_path / "hostile-idx3-ubyte"
+    path.write_bytes(idx_bytes(0x08, (60000, 100000, 100000)))
+    gz_path = tmp_path / "hostile-idx3-ubyte.gz"
+    gz_path.write_bytes(gzip.compress(idx_bytes(0x0E, (60000, 100000, 100000), b"\x00" * 64)))
+    tracemalloc.start()
+    try:
+        assert_idx_error(path, "over the .*-byte limit")
+        assert_idx_error(gz_path, "over the .*-byte limit")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_single_dimension_over_the_cap(tmp_path):
+    path = tmp_path / "tall.idx"
+    path.write_bytes(idx_bytes(0x08, (20_000_000,)))
+    assert_idx_error(path, "dimension size 20000000 exceeds")
+
+
+def test_short_file_claiming_large_size_costs_only_its_size(tmp_path):
+    # Under the cap (400 MB declared) but only 1 KB present: no 400 MB buffer.
+    path = tmp_path / "liar.idx"
+    path.write_bytes(idx_bytes(0x08, (500_000, 28, 28), b"\x00" * 1024))
+    tracemalloc.start()
+    try:
+        assert_idx_error(path, "truncated: expected 392000000 bytes of data, found 1024")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20
+
+
+def test_corrupt_gzip_stream(tmp_path):
+    # Random bytes do not compress, so the flipped bytes land in the data and
+    # only the gzip CRC can notice.
+    payload = np.random.default_rng(4).integers(0, 256, 50 * 784, dtype=np.uint8).tobytes()
+    broken = bytearray(gzip.compress(idx_bytes(0x08, (50, 28, 28), payload)))
+    broken[len(broken) // 2 : len(broken) // 2 + 16] = b"\xff" * 16
+    path = tmp_path / "broken.gz"
+    path.write_bytes(bytes(broken))
+    assert_idx_error(path, "corrupt gzip data")
+
+
+def test_garbage_after_gzip_stream(tmp_path):
+    path = tmp_path / "garbage.gz"
+    path.write_bytes(gzip.compress(idx_bytes(0x08, (2,), b"\x01\x02")) + b"junk")
+    assert_idx_error(path, "corrupt gzip data")
+
+
+def test_gzip_crc_mismatch(tmp_path):
+    good = bytearray(gzip.compress(idx_bytes(0x08, (4,), b"\x01\x02\x03\x04")))
+    good[-8] ^= 0xFF  # the CRC-32 in the gzip trailer
+    path = tmp_path / "crc.gz"
+    path.write_bytes(bytes(good))
+    assert_idx_error(path, "corrupt gzip data .*CRC")
+
+
+def test_cut_gzip_file(tmp_path):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "full.gz", rng.integers(0, 256, (20, 28, 28), dtype=np.uint8))
+    data = (tmp_path / "full.gz").read_bytes()
+    path = tmp_path / "cut.gz"
+    path.write_bytes(data[: len(data) // 2])
+    assert_idx_error(path, "corrupt gzip data")
+
+
+def test_missing_file_and_folder(tmp_path):
+    assert_idx_error(tmp_path / "nope.gz", "no such file")
+    assert_idx_error(tmp_path, "is a folder")
+
+
+def test_idx_error_is_a_value_error_and_pickles(tmp_path):
+    err = IdxError(tmp_path / "f.gz", "broken")
+    assert isinstance(err, ValueError)
+    copy = pickle.loads(pickle.dumps(err))
+    assert str(copy) == str(err) and copy.path == err.path and copy.problem == "broken"
+
+
+# --- images + labels pairs --------------------------------------------------
+
+
+def write_pair(directory, stem, images, labels, suffix=".gz"):
+    directory.mkdir(parents=True, exist_ok=True)
+    images_path = directory / f"{stem}-images-idx3-ubyte{suffix}"
+    labels_path = directory / f"{stem}-labels-idx1-ubyte{suffix}"
+    write_idx(images_path, images)
+    write_idx(labels_path, labels)
+    return images_path, labels_path
+
+
+def test_load_images_labels_good_pair(tmp_path):
+    images, labels = digits(np.random.default_rng(2), 12)
+    loaded = load_images_labels(*write_pair(tmp_path, "train", images, labels))
+    np.testing.assert_array_equal(loaded[0], images)
+    np.testing.assert_array_equal(loaded[1], labels)
+
+
+@pytest.mark.parametrize(
+    "images, labels, bad, match",
+    [
+        (np.zeros((3, 28, 27), np.uint8), np.zeros(3, np.uint8), "images", r"shape \(n, 28, 28\)"),
+        (np.zeros((3, 784), np.uint8), np.zeros(3, np.uint8), "images", r"shape \(n, 28, 28\)"),
+        (np.zeros((3, 28, 28), np.int8), np.zeros(3, np.uint8), "images", "unsigned bytes"),
+        (np.zeros((3, 28, 28), np.uint8), np.array([1, 10, 2], np.uint8), "labels", "0 to 9"),
+        (np.zeros((3, 28, 28), np.uint8), np.zeros((3, 1), np.uint8), "labels", "one-dimensional"),
+        (np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.int32), "labels", "unsigned bytes"),
+        (np.zeros((3, 28, 28), np.uint8), np.zeros(4, np.uint8), "labels", "has 4 labels but"),
+    ],
+    ids=["width", "flat", "signed-images", "label-10", "labels-2d", "labels-int32", "count"],
+)
+def test_load_images_labels_names_the_bad_file(tmp_path, images, labels, bad, match):
+    images_path, labels_path = write_pair(tmp_path, "train", images, labels)
+    with pytest.raises(IdxError, match=match) as info:
+        load_images_labels(images_path, labels_path)
+    assert info.value.path == (images_path if bad == "images" else labels_path)
+
+
+# --- the bundled sample ------------------------------------------------------
+
+
+def test_bundled_sample_loads_and_splits_deterministically():
+    split = load_sample()
+    assert split.name == "sample"
+    assert split.train_images.shape == (9000, 28, 28)
+    assert split.val_images.shape == (1000, 28, 28)
+    assert split.train_labels.shape == (9000,) and split.val_labels.shape == (1000,)
+    for array in (split.train_images, split.train_labels, split.val_images, split.val_labels):
+        assert array.dtype == np.uint8
+    assert set(np.unique(split.train_labels)) == set(range(10))
+    assert set(np.unique(split.val_labels)) == set(range(10))
+    # Real digits: mostly background with some full-ink pixels.
+    assert split.train_images.max() == 255 and np.median(split.train_images) == 0
+    # The validation digits are the file's last 1000, every time.
+    all_images = read_idx(resource("data/images-idx3-ubyte.gz"))
+    np.testing.assert_array_equal(split.val_images, all_images[-1000:])
+    again = load_sample()
+    np.testing.assert_array_equal(again.train_labels, split.train_labels)
+    np.testing.assert_array_equal(again.val_images, split.val_images)
+
+
+def test_sample_val_size():
+    assert len(load_sample(val_size=2500).val_images) == 2500
+    whole = load_sample(val_size=0)
+    assert len(whole.train_images) == 10000 and whole.val_images.shape == (0, 28, 28)
+    for bad in (-1, 10000):
+        with pytest.raises(ValueError, match="val_size"):
+            load_sample(val_size=bad)
+
+
+def test_official_test_set(official_test_dir):
+    images, labels = load_test_set(official_test_dir)
+    assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
+    # The well-known first digits of MNIST's test set.
+    np.testing.assert_array_equal(labels[:4], [7, 2, 1, 0])
+    assert np.bincount(labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_official_test_set_alone_cannot_be_trained_on(official_test_dir):
+    with pytest.raises(IdxError, match="only the t10k test files"):
+        load_directory(official_test_dir)
+
+
+# --- MNIST folders -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "images_name",
+    [
+        "train-images-idx3-ubyte.gz",
+        "train-images-idx3-ubyte",
+        "train-images.idx3-ubyte",
+        "train-images.idx3-ubyte.gz",
+    ],
+)
+def test_find_mnist_files_spellings(tmp_path, images_name):
+    (tmp_path / images_name).write_bytes(b"")
+    (tmp_path / "t10k-labels.idx1-ubyte").write_bytes(b"")
+    (tmp_path / "unrelated.gz").write_bytes(b"")
+    found = find_mnist_files(tmp_path)
+    assert found == {
+        "train-images": tmp_path / images_name,
+        "t10k-labels": tmp_path / "t10k-labels.idx1-ubyte",
+    }
+
+
+def test_find_mnist_files_prefers_gzipped_dashed_name(tmp_path):
+    for name in ("train-images.idx3-ubyte", "train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):
+        (tmp_path / name).write_bytes(b"")
+    assert find_mnist_files(tmp_path)["train-images"].name == "train-images-idx3-ubyte.gz"
+
+
+def test_find_mnist_files_bad_folder(tmp_path):
+    with pytest.raises(IdxError, match="no such folder"):
+        find_mnist_files(tmp_path / "absent")
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(IdxError, match="is not a folder"):
+        find_mnist_files(tmp_path / "file")
+
+
+@pytest.fixture
+def mnist_like(tmp_path):
+    """A folder with small train (60) and t10k (20) pairs; returns (folder, arrays)."""
+    rng = np.random.default_rng(3)
+    train, test = digits(rng, 60), digits(rng, 20)
+    folder = tmp_path / "mnist-small"
+    write_pair(folder, "train", *train)
+    write_pair(folder, "t10k", *test, suffix="")
+    return folder, train, test
+
+
+def test_load_directory_both_pairs(mnist_like):
+    folder, train, test = mnist_like
+    split = load_directory(folder)
+    assert split.name == "mnist-small"
+    np.testing.assert_array_equal(split.train_images, train[0])
+    np.testing.assert_array_equal(split.val_labels, test[1])
+    assert load_directory(folder, name="custom").name == "custom"
+
+
+def test_load_directory_train_only_holds_out_last_sixth(mnist_like):
+    folder, train, _ = mnist_like
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (folder / name).unlink()
+    split = load_directory(folder)
+    assert len(split.train_images) == 50 and len(split.val_images) == 10
+    np.testing.assert_array_equal(split.val_images, train[0][50:])
+
+
+def test_load_directory_half_pair_and_empty(mnist_like, tmp_path):
+    folder, _, _ = mnist_like
+    (folder / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(IdxError, match="has t10k-images-idx3-ubyte but no t10k-labels"):
+        load_directory(folder)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(IdxError, match="contains no MNIST files") as info:
+        load_directory(empty)
+    assert str(empty) in str(info.value)
+    with pytest.raises(IdxError, match="contains no MNIST files"):
+        load_test_set(empty)
+
+
+def test_load_test_set_prefers_t10k_then_train(mnist_like):
+    folder, train, test = mnist_like
+    np.testing.assert_array_equal(load_test_set(folder)[1], test[1])
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (folder / name).unlink()
+    np.testing.assert_array_equal(load_test_set(folder)[0], train[0])
+
+
+def test_full_mnist_availability(monkeypatch, tmp_path, mnist_like):
+    folder, train, test = mnist_like
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path / "userdata"))
+    assert not datasets.mnist_available()
+    assert datasets.dataset_choices() == ["sample"]
+    with pytest.raises(IdxError, match="not downloaded"):
+        datasets.load_full_mnist()
+    target = tmp_path / "userdata" / "mnist"
+    target.parent.mkdir()
+    os.replace(folder, target)
+    assert datasets.full_mnist_dir() == target
+    assert datasets.mnist_available()
+    assert datasets.dataset_choices() == ["sample", "mnist"]
+    split = datasets.load_named("mnist")
+    assert split.name == "mnist" and len(split.train_images) == 60 and len(split.val_images) == 20
+    assert datasets.load_named("sample").name == "sample"
+    with pytest.raises(ValueError, match="unknown data set"):
+        datasets.load_named("cifar")
+
+
+def test_datasplit_checks_shapes():
+    images = np.zeros((4, 28, 28), np.uint8)
+    labels = np.zeros(4, np.uint8)
+    DataSplit(images, labels, images[:1], labels[:1], "ok")
+    with pytest.raises(ValueError, match="training labels"):
+        DataSplit(images, labels[:3], images, labels, "bad")
+    with pytest.raises(ValueError, match="validation images"):
+        DataSplit(images, labels, images.reshape(4, 784), labels, "bad")
+
+
+# --- network inputs ----------------------------------------------------------
+
+
+def test_to_inputs_scales_and_flattens():
+    images = np.zeros((2, 28, 28), np.uint8)
+    images[0, 0, 0], images[1, 27, 27], images[1, 0, 1] = 255, 51, 1
+    inputs = to_inputs(images)
+    assert inputs.dtype == np.float32 and inputs.shape == (2, 784)
+    assert inputs[0, 0] == 1.0 and inputs[1, 783] == pytest.approx(0.2)
+    assert inputs[1, 1] == pytest.approx(1 / 255)
+    assert inputs.min() == 0.0 and inputs.max() == 1.0
+    assert to_inputs(images[0]).shape == (1, 784)
+    with pytest.raises(ValueError, match="shape"):
+        to_inputs(np.zeros((2, 784), np.uint8))
+
+
+def test_one_hot():
+    targets = one_hot(np.array([3, 0, 9], np.uint8))
+    assert targets.dtype == np.float32 and targets.shape == (3, 10)
+    np.testing.assert_array_equal(targets.argmax(axis=1), [3, 0, 9])
+    np.testing.assert_array_equal(targets.sum(axis=1), [1, 1, 1])
+    assert one_hot(np.array([], np.uint8)).shape == (0, 10)
+    assert one_hot(np.array([1]), 3).tolist() == [[0, 1, 0]]
+    for bad in (np.array([10]), np.array([-1]), np.array([0.5]), np.zeros((2, 2), int)):
+        with pytest.raises(ValueError, match="labels"):
+            one_hot(bad)
+
+
+def test_core_datasets_imports_no_qt():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, digitlab.core.datasets, digitlab.core.download;"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'PyQt'))];"
+        "print(bad); sys.exit(bool(bad))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_path_arguments_accept_strings(mnist_like):
+    folder, _, test = mnist_like
+    images, _ = load_test_set(str(folder))
+    np.testing.assert_array_equal(images, test[0])
+    assert isinstance(find_mnist_files(str(folder))["t10k-images"], Path)
