@@ -254,13 +254,12 @@ def _transfer(url, part: Path, offset: int, spec: RemoteFile, report, cancel, ti
         raise _MirrorFailed(_describe(err)) from None
     with response:
         offset = _resume_offset(response, part, offset)
-        start = offset
         done, error = _stream(response, part, offset, spec, report, cancel)
     if done < spec.size:
         reason = f"connection ended after {done} of {spec.size} bytes"
         if error is not None:
             reason += f" ({_describe(error)})"
-        if done > start:
+        if done > offset:
             raise _Retry(reason)
         raise _MirrorFailed(reason)
 
