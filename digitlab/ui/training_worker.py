@@ -1,0 +1,258 @@
+"""Training on a worker QThread: a thin Qt adapter around :func:`digitlab.core.training.train`.
+
+Two objects split the work across threads:
+
+- :class:`TrainingWorker` lives on the worker thread. Its :meth:`~TrainingWorker.run`
+  iterates the training generator and emits every record; it never touches a
+  widget, and it is the only code that touches the network being trained.
+- :class:`TrainingController` lives on the GUI thread. It owns the QThread and
+  the :class:`~digitlab.core.training.TrainingControl`, and relays the worker's
+  signals through ``@Slot`` methods to its own signals, so everything connected
+  to the controller runs on the GUI thread (and tests can ``waitSignal`` on it).
+
+Pause, step, stop and learning-rate changes go through the thread-safe
+``TrainingControl`` that the loop reads between mini-batches: a queued slot on
+the worker would never run while its loop is busy.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from digitlab.core.network import Network
+from digitlab.core.training import Progress, TrainingConfig, TrainingControl, TrainingData, train
+
+#: Records that end a run; the worker emits them through ``finished``.
+FINAL_KINDS = ("finished", "stopped", "diverged")
+
+IDLE, RUNNING, PAUSED = "idle", "running", "paused"
+
+
+class TrainingWorker(QObject):
+    """Iterates :func:`~digitlab.core.training.train` on the thread it was moved to.
+
+    Created without a parent (``moveToThread`` refuses objects that have one).
+
+    Signals
+    -------
+    progress(object)
+        Every non-final :class:`~digitlab.core.training.Progress` record
+        ("batch" at most ``1/min_interval`` times a second, "epoch", "paused").
+    finished(object)
+        The final record ("finished", "stopped" or "diverged").
+    failed(str)
+        An unexpected exception ended the run; the text says what happened.
+    """
+
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        network: Network,
+        data: TrainingData,
+        config: TrainingConfig,
+        control: TrainingControl,
+        min_interval: float = 1 / 30,
+    ) -> None:
+        super().__init__()
+        self._network = network
+        self._data = data
+        self._config = config
+        self._control = control
+        self._min_interval = min_interval
+
+    @Slot()
+    def run(self) -> None:
+        """Train until the generator ends; called on the worker thread."""
+        last: Progress | None = None
+        try:
+            for record in train(self._network, self._data, self._config, self._control, self._min_interval):
+                last = record
+                if record.kind in FINAL_KINDS:
+                    break
+                self.progress.emit(record)
+                # Closing the app interrupts the thread; the loop then yields "stopped".
+                if QThread.currentThread().isInterruptionRequested():
+                    self._control.stop()
+        except Exception as err:  # noqa: BLE001 - any failure must reach the user, not kill the thread
+            self._hand_back()
+            self.failed.emit(f"Training failed: {type(err).__name__}: {err}")
+            return
+        self._hand_back()
+        self.finished.emit(last)
+
+    def _hand_back(self) -> None:
+        # Give the worker back to the GUI thread before the run ends, so the
+        # controller may delete it there once the thread has stopped.
+        self.moveToThread(QCoreApplication.instance().thread())
+
+
+class TrainingController(QObject):
+    """Starts, steers and stops training runs from the GUI thread.
+
+    Signals
+    -------
+    progress(object)
+        Non-final progress records, delivered on the GUI thread.
+    finished(object)
+        The run's final record; the trained network is safe to use again.
+    failed(str)
+        The run ended with an error message.
+    stateChanged(str)
+        ``"idle"``, ``"running"`` or ``"paused"``.
+    """
+
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    stateChanged = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._worker: TrainingWorker | None = None
+        self._worker_thread: QThread | None = None
+        self._control: TrainingControl | None = None
+        self._state = IDLE
+
+    # ----------------------------------------------------------------- state
+    def state(self) -> str:
+        """``"idle"``, ``"running"`` or ``"paused"``."""
+        return self._state
+
+    def is_running(self) -> bool:
+        """True from :meth:`start` until the final record arrived (paused counts as running)."""
+        return self._state != IDLE
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.stateChanged.emit(state)
+
+    # -------------------------------------------------------------- commands
+    def start(
+        self,
+        network: Network,
+        data: TrainingData,
+        config: TrainingConfig,
+        paused: bool = False,
+        min_interval: float = 1 / 30,
+    ) -> None:
+        """Train ``network`` in place on a new worker thread.
+
+        Until :attr:`finished` (or :attr:`failed`) is emitted only the worker
+        may touch ``network``. ``paused=True`` starts paused (for single steps).
+
+        Raises
+        ------
+        RuntimeError
+            If a run is already under way.
+        ValueError
+            If ``config`` is invalid (checked here, before any thread starts).
+        """
+        if self.is_running():
+            raise RuntimeError("a training run is already under way")
+        config.validate()
+        self._join_thread()
+        self._control = TrainingControl()
+        if paused:
+            self._control.pause()
+        self._worker = TrainingWorker(network, data, config, self._control, min_interval)
+        self._worker_thread = QThread()
+        self._worker_thread.setObjectName("digitlab-training")
+        self._worker.moveToThread(self._worker_thread)
+        self._worker_thread.started.connect(self._worker.run)
+        self._worker.progress.connect(self._relay_progress)
+        self._worker.finished.connect(self._relay_finished)
+        self._worker.failed.connect(self._relay_failed)
+        self._set_state(PAUSED if paused else RUNNING)
+        self._worker_thread.start()
+
+    def pause(self) -> None:
+        """Pause before the next mini-batch."""
+        if self._control is not None and self.is_running():
+            self._control.pause()
+            self._set_state(PAUSED)
+
+    def resume(self) -> None:
+        """Carry on after a pause or steps."""
+        if self._control is not None and self.is_running():
+            self._control.resume()
+            self._set_state(RUNNING)
+
+    def step(self, batches: int = 1) -> None:
+        """Train ``batches`` more mini-batches, then stay paused."""
+        if self._control is not None and self.is_running():
+            self._control.step(batches)
+            self._set_state(PAUSED)
+
+    def stop(self) -> None:
+        """Ask the run to stop before the next mini-batch (wakes a paused run).
+
+        The run ends with a "stopped" record through :attr:`finished`.
+        """
+        if self._control is not None:
+            self._control.stop()
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """Use ``learning_rate`` from the next mini-batch on."""
+        self.set_hyperparameters(learning_rate=learning_rate)
+
+    def set_hyperparameters(self, **values: float) -> None:
+        """Hand ``learning_rate``, ``momentum`` or ``weight_decay`` to the running loop."""
+        if self._control is not None and self.is_running():
+            self._control.set_hyperparameters(**values)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Stop any run and wait for its thread to end; safe to call repeatedly.
+
+        Returns False if the thread did not end within ``timeout_ms``.
+        """
+        if self._control is not None:
+            self._control.stop()
+        stopped = self._join_thread(timeout_ms)
+        self._set_state(IDLE)
+        return stopped
+
+    def _join_thread(self, timeout_ms: int = 10_000) -> bool:
+        """requestInterruption -> quit -> wait, then forget the thread and worker."""
+        worker_thread = self._worker_thread
+        if worker_thread is None:
+            return True
+        worker_thread.requestInterruption()
+        worker_thread.quit()
+        if not worker_thread.wait(timeout_ms):
+            return False
+        self._worker_thread = None
+        self._worker = None
+        return True
+
+    # ---------------------------------------------------- relays (GUI thread)
+    def _from_current_worker(self) -> bool:
+        # Records of a run that was shut down may still sit in the event queue.
+        sender = self.sender()
+        return sender is not None and sender is self._worker
+
+    @Slot(object)
+    def _relay_progress(self, record: Progress) -> None:
+        if self._from_current_worker():
+            self.progress.emit(record)
+
+    @Slot(object)
+    def _relay_finished(self, record: Progress) -> None:
+        if not self._from_current_worker():
+            return
+        self._join_thread()
+        self._control = None
+        self._set_state(IDLE)
+        self.finished.emit(record)
+
+    @Slot(str)
+    def _relay_failed(self, message: str) -> None:
+        if not self._from_current_worker():
+            return
+        self._join_thread()
+        self._control = None
+        self._set_state(IDLE)
+        self.failed.emit(message)

@@ -1,0 +1,161 @@
+"""The training worker thread and its GUI-thread controller, with real threads."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication, QThread
+
+from digitlab.core.datasets import load_sample
+from digitlab.core.network import Network
+from digitlab.core.training import TrainingConfig, TrainingControl, TrainingData
+from digitlab.ui.training_worker import TrainingController, TrainingWorker
+
+
+@pytest.fixture(scope="module")
+def data():
+    split = load_sample()
+    return TrainingData(split.train_images, split.train_labels, split.val_images[:300], split.val_labels[:300])
+
+
+@pytest.fixture
+def network():
+    return Network.create(rng=np.random.default_rng(1))
+
+
+@pytest.fixture
+def controller(qtbot):
+    ctrl = TrainingController()
+    records, finals, errors, states = [], [], [], []
+    ctrl.progress.connect(records.append)
+    ctrl.finished.connect(finals.append)
+    ctrl.failed.connect(errors.append)
+    ctrl.stateChanged.connect(states.append)
+    ctrl.records, ctrl.finals, ctrl.errors, ctrl.states = records, finals, errors, states
+    yield ctrl
+    # A test that fails mid-run must not leave a running QThread behind.
+    assert ctrl.shutdown(10_000)
+
+
+def test_worker_run_emits_progress_then_final_record(qtbot, data, network):
+    config = TrainingConfig(epochs=2, train_size=200)
+    worker = TrainingWorker(network, data, config, TrainingControl(), min_interval=0)
+    records, finals = [], []
+    worker.progress.connect(records.append)
+    worker.finished.connect(finals.append)
+    worker.run()  # synchronously, on this thread
+    assert worker.parent() is None
+    kinds = [r.kind for r in records]
+    assert kinds.count("epoch") == 2 and "batch" in kinds
+    assert len(finals) == 1 and finals[0].kind == "finished"
+    assert finals[0].samples_seen == 400
+
+
+def test_full_run_trains_the_network_on_the_worker_thread(qtbot, controller, data, network):
+    before = network.weights[0].copy()
+    gui_thread = QCoreApplication.instance().thread()
+    threads_seen = []
+    controller.progress.connect(lambda _record: threads_seen.append(QThread.currentThread()))
+    with qtbot.waitSignal(controller.finished, timeout=20_000):
+        controller.start(network, data, TrainingConfig(epochs=1, train_size=500))
+        assert controller.is_running()
+    final = controller.finals[0]
+    assert final.kind == "finished"
+    assert final.samples_seen == 500
+    assert not np.array_equal(before, network.weights[0])
+    np.testing.assert_array_equal(final.weights[0], network.weights[0])
+    assert [r.kind for r in controller.records].count("epoch") == 1
+    # Relayed records are delivered on the GUI thread.
+    assert threads_seen and all(t is gui_thread for t in threads_seen)
+    assert controller.states == ["running", "idle"]
+    assert not controller.is_running() and controller.state() == "idle"
+
+
+def test_records_are_read_only_copies(qtbot, controller, data, network):
+    with qtbot.waitSignal(controller.finished, timeout=20_000):
+        controller.start(network, data, TrainingConfig(epochs=1, train_size=100))
+    record = controller.records[-1]
+    assert not record.weights[0].flags.writeable
+    with pytest.raises(ValueError):
+        record.weights[0][0, 0] = 1.0
+
+
+def test_pause_step_resume_stop(qtbot, controller, data, network):
+    config = TrainingConfig(epochs=50, batch_size=10)
+    controller.start(network, data, config)
+    qtbot.waitUntil(lambda: len(controller.records) > 0, timeout=10_000)
+
+    controller.pause()
+    assert controller.state() == "paused"
+    qtbot.waitUntil(lambda: controller.records[-1].kind == "paused", timeout=10_000)
+    frozen = controller.records[-1].samples_seen
+    qtbot.wait(100)
+    assert controller.records[-1].samples_seen == frozen  # really paused
+
+    controller.step()
+    # One mini-batch later the loop pauses again (a "batch" record may come first).
+    qtbot.waitUntil(
+        lambda: controller.records[-1].kind == "paused" and controller.records[-1].samples_seen == frozen + 10,
+        timeout=10_000,
+    )
+    assert controller.state() == "paused"
+
+    controller.resume()
+    assert controller.state() == "running"
+    qtbot.waitUntil(lambda: controller.records[-1].samples_seen > frozen + 100, timeout=10_000)
+
+    with qtbot.waitSignal(controller.finished, timeout=10_000):
+        controller.stop()
+    assert controller.finals[-1].kind == "stopped"
+    assert controller.states == ["running", "paused", "running", "idle"]
+
+
+def test_stop_wakes_a_paused_run(qtbot, controller, data, network):
+    controller.start(network, data, TrainingConfig(epochs=50), paused=True)
+    qtbot.waitUntil(lambda: bool(controller.records) and controller.records[-1].kind == "paused", timeout=10_000)
+    assert controller.records[-1].samples_seen == 0
+    with qtbot.waitSignal(controller.finished, timeout=10_000):
+        controller.stop()
+    assert controller.finals[-1].kind == "stopped"
+
+
+def test_learning_rate_change_applies_during_the_run(qtbot, controller, data, network):
+    controller.start(network, data, TrainingConfig(epochs=50, learning_rate=3.0))
+    qtbot.waitUntil(lambda: len(controller.records) > 0, timeout=10_000)
+    assert controller.records[0].learning_rate == 3.0
+    controller.set_learning_rate(0.25)
+    qtbot.waitUntil(lambda: controller.records[-1].learning_rate == 0.25, timeout=10_000)
+
+
+def test_shutdown_mid_run_ends_the_thread_and_silences_late_records(qtbot, controller, data, network):
+    controller.start(network, data, TrainingConfig(epochs=50))
+    qtbot.waitUntil(lambda: len(controller.records) > 2, timeout=10_000)
+    assert controller.shutdown(10_000)
+    assert not controller.is_running()
+    seen = len(controller.records)
+    qtbot.wait(100)  # let any queued records arrive: they must be ignored
+    assert len(controller.records) == seen
+    assert controller.finals == []
+    # The controller can run again afterwards.
+    with qtbot.waitSignal(controller.finished, timeout=20_000):
+        controller.start(network, data, TrainingConfig(epochs=1, train_size=100))
+    assert controller.finals[-1].kind == "finished"
+
+
+def test_a_second_start_while_running_is_refused(qtbot, controller, data, network):
+    controller.start(network, data, TrainingConfig(epochs=50))
+    with pytest.raises(RuntimeError):
+        controller.start(network.copy(), data, TrainingConfig(epochs=1))
+
+
+def test_invalid_config_is_refused_before_any_thread_starts(qtbot, controller, data, network):
+    with pytest.raises(ValueError, match="learning rate"):
+        controller.start(network, data, TrainingConfig(learning_rate=-1.0))
+    assert not controller.is_running()
+
+
+def test_an_exception_in_training_is_reported(qtbot, controller, data, network):
+    # A label of 12 has no one-hot target among 10 outputs: the loop raises.
+    bad = TrainingData(data.train_images[:20], np.full(20, 12), data.val_images[:5], data.val_labels[:5])
+    with qtbot.waitSignal(controller.failed, timeout=10_000):
+        controller.start(network, bad, TrainingConfig(epochs=1))
+    assert "Training failed" in controller.errors[0]
+    assert not controller.is_running()
