@@ -1,0 +1,551 @@
+"""The drawing canvas, and the small preview of what the network receives.
+
+The canvas keeps every stroke as a list of points in *logical* coordinates (a
+280x280 square, ten times MNIST's 28 pixels) and paints each new segment twice:
+into a 280x280 image that :meth:`DrawingCanvas.image` hands out (so the result
+does not depend on the window size or the screen's pixel density) and into an
+on-screen image of the widget's size times its device pixel ratio (so strokes
+stay sharp on high-DPI screens). Undo and resizing repaint both from the
+stroke list.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QInputDevice,
+    QPainter,
+    QPalette,
+    QPen,
+    QPointingDevice,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+#: Side of the logical drawing square; :meth:`DrawingCanvas.image` has this shape.
+LOGICAL_SIZE = 280
+DEFAULT_BRUSH_SIZE = 20.0
+MIN_BRUSH_SIZE = 1.0
+MAX_BRUSH_SIZE = 80.0
+#: One frame at 60 Hz: during a stroke ``changed`` fires at most this often.
+FRAME_MS = 16
+
+_INK = QColor(255, 255, 255)
+_BACKGROUND = QColor(0, 0, 0)
+
+
+@dataclass
+class Stroke:
+    """One press-to-release gesture: points ``(x, y, width)`` in logical units."""
+
+    erase: bool
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+
+
+def _gray_to_qimage(gray: np.ndarray) -> QImage:
+    """A Grayscale8 QImage owning a copy of a 2-D array in [0, 1]."""
+    data = np.ascontiguousarray(np.round(np.clip(gray, 0.0, 1.0) * 255.0).astype(np.uint8))
+    height, width = data.shape
+    # QImage only borrows the buffer; .copy() makes it own its pixels.
+    return QImage(data.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
+
+
+def _qimage_to_gray(image: QImage) -> np.ndarray:
+    """A Grayscale8 QImage as float32 in [0, 1] (rows may be padded in memory)."""
+    width, height = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(height, image.bytesPerLine())
+    return rows[:, :width].astype(np.float32) / 255.0
+
+
+def _as_unit_gray(gray, what: str) -> np.ndarray:
+    """Validate a 2-D picture and scale it to float in [0, 1] (uint8 is divided by 255)."""
+    array = np.asarray(gray)
+    if array.ndim != 2 or array.size == 0:
+        raise ValueError(f"{what} must be a non-empty 2-D array, got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{what} must be numeric, got dtype {array.dtype}")
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} contains NaN or infinite values")
+    return np.clip(array, 0.0, 1.0)
+
+
+class DrawingCanvas(QWidget):
+    """A square surface to draw a digit on: white ink on black, like MNIST.
+
+    Left button (or a pen) draws, right button (or a pen's eraser end, or
+    eraser mode) erases. Strokes are recorded, so :meth:`undo` removes the
+    last one. A tablet's pressure scales the brush between half and one and a
+    half times its size (normal pressure gives the set size).
+
+    Signals
+    -------
+    changed()
+        The drawing changed; during a stroke at most once per frame (16 ms),
+        and always once when the stroke ends.
+    fileDropped(str)
+        A local file was dropped on the canvas (its path).
+    """
+
+    changed = Signal()
+    fileDropped = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._strokes: list[Stroke] = []
+        self._current: Stroke | None = None
+        self._background: QImage | None = None
+        self._brush_size = DEFAULT_BRUSH_SIZE
+        self._eraser = False
+        self._hover: QPointF | None = None
+        self._logical = QImage(LOGICAL_SIZE, LOGICAL_SIZE, QImage.Format.Format_Grayscale8)
+        self._screen = QImage()
+        self._render_all(self._logical, 1.0)
+
+        self._changed_timer = QTimer(self)
+        self._changed_timer.setSingleShot(True)
+        self._changed_timer.setInterval(FRAME_MS)
+        self._changed_timer.timeout.connect(self._emit_changed)
+
+        self.setMinimumSize(200, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)  # for the brush outline that follows the pointer
+        self.setAcceptDrops(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip(
+            "Draw a digit with the mouse or a pen.\n"
+            "Right button erases, Ctrl+Z undoes the last stroke, Delete or Esc clears.\n"
+            "Drop an image file here to load it."
+        )
+
+    # ------------------------------------------------------------ public API
+    def image(self) -> np.ndarray:
+        """The drawing as float32 ``(280, 280)`` in [0, 1], ink = 1, background = 0."""
+        return _qimage_to_gray(self._logical)
+
+    def is_empty(self) -> bool:
+        """True when no ink is on the canvas (nothing drawn, or everything erased)."""
+        rows = np.frombuffer(self._logical.constBits(), dtype=np.uint8)
+        return not rows.any()
+
+    def can_undo(self) -> bool:
+        """True when there is a stroke that :meth:`undo` would remove."""
+        return bool(self._strokes)
+
+    def stroke_count(self) -> int:
+        """Number of recorded strokes (erasing strokes included)."""
+        return len(self._strokes)
+
+    def brush_size(self) -> float:
+        """Brush diameter in logical (280-pixel) units."""
+        return self._brush_size
+
+    def set_brush_size(self, px: float) -> None:
+        """Set the brush diameter in logical units, clipped to [1, 80]; default 20."""
+        px = float(px)
+        if not math.isfinite(px) or px <= 0:
+            raise ValueError(f"brush size must be a positive number, got {px}")
+        self._brush_size = min(max(px, MIN_BRUSH_SIZE), MAX_BRUSH_SIZE)
+        self.update()
+
+    def is_eraser(self) -> bool:
+        """True when the left button erases instead of drawing."""
+        return self._eraser
+
+    def set_eraser(self, enabled: bool) -> None:
+        """Make the left button (and a pen tip) erase instead of draw."""
+        self._eraser = bool(enabled)
+        self.update()
+
+    def has_background(self) -> bool:
+        """True while a loaded picture lies under the strokes."""
+        return self._background is not None
+
+    def load_image(self, gray: np.ndarray) -> None:
+        """Show a picture (2-D, ink = 1 on 0; float in [0, 1] or uint8) to draw over.
+
+        It is fitted into the square keeping its aspect ratio and centred.
+        Earlier strokes are dropped (a new picture starts a new drawing);
+        :meth:`clear` removes the picture too.
+        """
+        self._background = _gray_to_qimage(_as_unit_gray(gray, "the loaded image"))
+        self._current = None
+        self._strokes.clear()
+        self._redraw()
+        self._emit_changed()
+
+    @Slot()
+    def undo(self) -> None:
+        """Remove the most recent stroke (a loaded picture stays)."""
+        if self._current is not None:
+            self._current = None  # a stroke in progress is what the user undoes
+            self._redraw()
+            self._emit_changed()
+            return
+        if not self._strokes:
+            return
+        self._strokes.pop()
+        self._redraw()
+        self._emit_changed()
+
+    @Slot()
+    def clear(self) -> None:
+        """Remove every stroke and any loaded picture."""
+        if not self._strokes and self._background is None and self._current is None:
+            return
+        self._strokes.clear()
+        self._current = None
+        self._background = None
+        self._redraw()
+        self._emit_changed()
+
+    # -------------------------------------------------------------- geometry
+    def sizeHint(self):  # noqa: N802 (Qt API)
+        return QSize(320, 320)
+
+    def _content_rect(self) -> QRectF:
+        """The centred square (widget coordinates) that shows the logical 280x280."""
+        side = min(self.width(), self.height())
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _to_logical(self, pos: QPointF) -> QPointF:
+        rect = self._content_rect()
+        scale = LOGICAL_SIZE / max(rect.width(), 1.0)
+        return QPointF((pos.x() - rect.x()) * scale, (pos.y() - rect.y()) * scale)
+
+    def _screen_scale(self) -> float:
+        """Device pixels of the on-screen image per logical unit."""
+        return self._screen.width() / LOGICAL_SIZE if not self._screen.isNull() else 1.0
+
+    def _ensure_screen_image(self) -> None:
+        """(Re)make the on-screen image when the widget's size or pixel ratio changed."""
+        ratio = self.devicePixelRatioF()
+        side = max(1, round(min(self.width(), self.height()) * ratio))
+        if (
+            not self._screen.isNull()
+            and self._screen.width() == side
+            and self._screen.devicePixelRatioF() == ratio
+        ):
+            return
+        self._screen = QImage(side, side, QImage.Format.Format_Grayscale8)
+        self._screen.setDevicePixelRatio(ratio)
+        self._render_all(self._screen, side / LOGICAL_SIZE)
+
+    # ------------------------------------------------------------- rendering
+    def _painter(self, image: QImage, scale: float) -> QPainter:
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.scale(scale, scale)
+        return painter
+
+    def _render_all(self, image: QImage, scale: float) -> None:
+        """Repaint an image from scratch: background picture, then every stroke."""
+        image.fill(_BACKGROUND)
+        painter = self._painter(image, scale)
+        try:
+            if self._background is not None:
+                self._draw_background(painter, scale)
+            for stroke in self._strokes:
+                self._draw_stroke(painter, stroke)
+            if self._current is not None:
+                self._draw_stroke(painter, self._current)
+        finally:
+            painter.end()
+
+    def _draw_background(self, painter: QPainter, scale: float) -> None:
+        source = self._background
+        fit = LOGICAL_SIZE / max(source.width(), source.height())
+        width, height = source.width() * fit, source.height() * fit
+        target = QRectF((LOGICAL_SIZE - width) / 2, (LOGICAL_SIZE - height) / 2, width, height)
+        # Pre-scaling with Qt's smooth scaler averages areas when shrinking a
+        # large photo, where drawing it scaled would only sample it.
+        pixels = source.scaled(
+            max(1, round(width * scale)),
+            max(1, round(height * scale)),
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        painter.drawImage(target, pixels)
+
+    @staticmethod
+    def _draw_dot(painter: QPainter, point: tuple[float, float, float], color: QColor) -> None:
+        x, y, width = point
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(color))
+        painter.drawEllipse(QPointF(x, y), width / 2, width / 2)
+
+    @staticmethod
+    def _draw_segment(painter: QPainter, start, end, color: QColor) -> None:
+        # Round caps and joins make consecutive segments one smooth line.
+        width = (start[2] + end[2]) / 2
+        pen = QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawLine(QLineF(start[0], start[1], end[0], end[1]))
+
+    def _draw_stroke(self, painter: QPainter, stroke: Stroke) -> None:
+        color = _BACKGROUND if stroke.erase else _INK
+        self._draw_dot(painter, stroke.points[0], color)
+        for start, end in zip(stroke.points, stroke.points[1:]):
+            self._draw_segment(painter, start, end, color)
+
+    def _paint_last_piece(self, stroke: Stroke) -> None:
+        """Paint only the newest point or segment of a stroke into both images."""
+        self._ensure_screen_image()
+        color = _BACKGROUND if stroke.erase else _INK
+        for image, scale in ((self._logical, 1.0), (self._screen, self._screen_scale())):
+            painter = self._painter(image, scale)
+            try:
+                if len(stroke.points) == 1:
+                    self._draw_dot(painter, stroke.points[0], color)
+                else:
+                    self._draw_segment(painter, stroke.points[-2], stroke.points[-1], color)
+            finally:
+                painter.end()
+
+    def _redraw(self) -> None:
+        self._render_all(self._logical, 1.0)
+        if not self._screen.isNull():
+            self._render_all(self._screen, self._screen_scale())
+        self.update()
+
+    # --------------------------------------------------------------- strokes
+    def _begin_stroke(self, pos: QPointF, erase: bool, width: float) -> None:
+        if self._current is not None:
+            self._end_stroke()
+        self._current = Stroke(erase=erase)
+        self._add_point(pos, width)
+
+    def _add_point(self, pos: QPointF, width: float) -> None:
+        point = self._to_logical(pos)
+        if self._current.points:
+            last = self._current.points[-1]
+            # Sub-pixel moves add nothing visible but grow the stroke list.
+            if abs(point.x() - last[0]) < 0.25 and abs(point.y() - last[1]) < 0.25:
+                return
+        self._current.points.append((point.x(), point.y(), width))
+        self._paint_last_piece(self._current)
+        self.update()
+        if not self._changed_timer.isActive():
+            self._changed_timer.start()
+
+    def _end_stroke(self) -> None:
+        if self._current is None:
+            return
+        self._strokes.append(self._current)
+        self._current = None
+        self._emit_changed()
+
+    @Slot()
+    def _emit_changed(self) -> None:
+        self._changed_timer.stop()
+        self.changed.emit()
+
+    # ---------------------------------------------------------- mouse & pen
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        button = event.button()
+        if button == Qt.MouseButton.LeftButton:
+            self._begin_stroke(event.position(), self._eraser, self._brush_size)
+        elif button == Qt.MouseButton.RightButton:
+            self._begin_stroke(event.position(), True, self._brush_size)
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._set_hover(event.position())
+        if self._current is not None and event.buttons() & (
+            Qt.MouseButton.LeftButton | Qt.MouseButton.RightButton
+        ):
+            self._add_point(event.position(), self._brush_size)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            if self._current is not None:
+                self._add_point(event.position(), self._brush_size)
+            self._end_stroke()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def tabletEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        width = self._pressure_width(event)
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress:
+            erase = self._eraser or event.pointerType() == QPointingDevice.PointerType.Eraser
+            self._begin_stroke(event.position(), erase, width)
+        elif kind == QEvent.Type.TabletMove:
+            self._set_hover(event.position())
+            if self._current is not None:
+                self._add_point(event.position(), width)
+        elif kind == QEvent.Type.TabletRelease:
+            self._end_stroke()
+        # Accepting stops Qt from also sending synthesized mouse events.
+        event.accept()
+
+    def _pressure_width(self, event) -> float:
+        """Brush width for a tablet event: 0.5x to 1.5x the size, if the pen senses pressure."""
+        device = event.pointingDevice()
+        if device is None or not (device.capabilities() & QInputDevice.Capability.Pressure):
+            return self._brush_size
+        pressure = min(max(event.pressure(), 0.0), 1.0)
+        return self._brush_size * (0.5 + pressure)
+
+    def _set_hover(self, pos: QPointF | None) -> None:
+        self._hover = pos
+        self.update()
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._set_hover(None)
+        super().leaveEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape):
+            self.clear()
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+    # ---------------------------------------------------------- drag & drop
+    @staticmethod
+    def _dropped_path(event) -> str | None:
+        mime = event.mimeData()
+        if mime is None or not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile():
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if self._dropped_path(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        path = self._dropped_path(event)
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.fileDropped.emit(path)
+
+    # --------------------------------------------------------------- painting
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self._ensure_screen_image()
+            self.update()
+        return super().event(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._ensure_screen_image()
+        super().resizeEvent(event)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._ensure_screen_image()
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
+        rect = self._content_rect()
+        painter.drawImage(rect, self._screen)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.is_empty() and self._current is None:
+            painter.setPen(QColor(140, 140, 140))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "draw a digit here")
+        if self._hover is not None and rect.contains(self._hover):
+            diameter = self._brush_size * rect.width() / LOGICAL_SIZE
+            outline = QColor(255, 120, 120) if self._eraser else QColor(150, 150, 150)
+            painter.setPen(QPen(outline, 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(self._hover, diameter / 2, diameter / 2)
+        frame = QColor(self.palette().color(QPalette.ColorRole.Mid))
+        if self.hasFocus():
+            frame = self.palette().color(QPalette.ColorRole.Highlight)
+        painter.setPen(QPen(frame, 1))
+        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.end()
+
+
+class DigitPreview(QWidget):
+    """The 28x28 input the network receives, enlarged with square pixels and a faint grid."""
+
+    CAPTION = "what the network sees (28x28)"
+    EMPTY_TEXT = "draw a digit"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: np.ndarray | None = None
+        self._qimage: QImage | None = None
+        self.setMinimumSize(112, 130)
+        self.setToolTip(
+            "Your drawing after MNIST-style preprocessing: cropped, scaled to fit 20x20,\n"
+            "centred by its centre of mass in a 28x28 field. These 784 numbers are the input layer."
+        )
+
+    def image(self) -> np.ndarray | None:
+        """The image shown (float32 28x28 in [0, 1]), or None."""
+        return None if self._image is None else self._image.copy()
+
+    def set_image(self, img28: np.ndarray | None) -> None:
+        """Show a 28x28 image (float in [0, 1] or uint8), or None for the empty look."""
+        if img28 is None:
+            self._image = self._qimage = None
+        else:
+            image = _as_unit_gray(img28, "the preview image")
+            if image.shape != (28, 28):
+                raise ValueError(f"the preview image must be 28x28, got shape {image.shape}")
+            self._image = image
+            self._qimage = _gray_to_qimage(image)
+        self.update()
+
+    def sizeHint(self):  # noqa: N802 (Qt API)
+        return QSize(168, 190)
+
+    def _caption_height(self) -> int:
+        return self.fontMetrics().height() + 6
+
+    def image_rect(self) -> QRectF:
+        """Where the 28x28 square is drawn, in widget coordinates."""
+        available_height = self.height() - self._caption_height()
+        side = max(28, min(self.width(), available_height))
+        return QRectF((self.width() - side) / 2, 0, side, side)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        painter = QPainter(self)
+        palette = self.palette()
+        rect = self.image_rect()
+        if self._qimage is None:
+            painter.fillRect(rect, _BACKGROUND)
+            painter.setPen(QColor(140, 140, 140))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.EMPTY_TEXT)
+        else:
+            # No smooth transform: each input value stays one crisp square.
+            painter.drawImage(rect, self._qimage)
+            self._draw_grid(painter, rect)
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
+        caption = QRectF(0, rect.bottom() + 2, self.width(), self._caption_height())
+        painter.drawText(caption, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self.CAPTION)
+        painter.end()
+
+    @staticmethod
+    def _draw_grid(painter: QPainter, rect: QRectF) -> None:
+        painter.setPen(QPen(QColor(128, 128, 128, 55), 0))  # cosmetic hairline
+        cell = rect.width() / 28
+        for i in range(1, 28):
+            offset = i * cell
+            painter.drawLine(QLineF(rect.left() + offset, rect.top(), rect.left() + offset, rect.bottom()))
+            painter.drawLine(QLineF(rect.left(), rect.top() + offset, rect.right(), rect.top() + offset))
