@@ -7,6 +7,9 @@ data colours from here (so the same thing has the same colour everywhere).
 
 from __future__ import annotations
 
+import sys
+
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QPalette  # PySide6 before pyqtgraph: picks the binding
 
 import numpy as np
@@ -26,6 +29,41 @@ POSITIVE_COLOR = "#b2182b"
 
 _configured = False
 _diverging: pg.ColorMap | None = None
+_NONE_GUARD = 1 << 60
+
+
+def guard_none_refcount() -> bool:
+    """Keep a PySide6 reference-count bug from crashing Python 3.10/3.11.
+
+    PySide6 6.12.0's abi3 wheels return ``None`` from every void method
+    without taking a new reference (harmless from Python 3.12 on, where
+    ``None`` is immortal). On older Pythons each call such as
+    ``label.setText(...)`` lowers ``None``'s count by one; it starts near
+    4,000, so a live chart aborts the process within seconds ("Fatal Python
+    error: none_dealloc"). When that leak is detected, ``None``'s count is
+    raised by 2**60, which makes it effectively immortal as on 3.12.
+
+    Returns True when the workaround is in effect. Safe to call repeatedly.
+    """
+    if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
+        return False
+    if sys.getrefcount(None) > _NONE_GUARD // 2:
+        return True  # raised already
+    probe = QPointF()
+    before = sys.getrefcount(None)
+    for _ in range(8):
+        probe.setX(0.0)
+    if sys.getrefcount(None) >= before:
+        return False  # this PySide6 build counts references correctly
+    import ctypes
+
+    # ob_refcnt is the first field of every CPython object.
+    ctypes.c_ssize_t.from_address(id(None)).value += _NONE_GUARD
+    return True
+
+
+# At import: every DigitLab widget imports this module before calling Qt.
+guard_none_refcount()
 
 
 def configure_pyqtgraph() -> None:
