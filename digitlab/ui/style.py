@@ -29,25 +29,27 @@ POSITIVE_COLOR = "#b2182b"
 
 _configured = False
 _diverging: pg.ColorMap | None = None
-_NONE_GUARD = 1 << 60
+_SINGLETON_GUARD = 1 << 60
 
 
-def guard_none_refcount() -> bool:
+def guard_refcount_bug() -> bool:
     """Keep a PySide6 reference-count bug from crashing Python 3.10/3.11.
 
-    PySide6 6.12.0's abi3 wheels return ``None`` from every void method
-    without taking a new reference (harmless from Python 3.12 on, where
-    ``None`` is immortal). On older Pythons each call such as
-    ``label.setText(...)`` lowers ``None``'s count by one; it starts near
-    4,000, so a live chart aborts the process within seconds ("Fatal Python
-    error: none_dealloc"). When that leak is detected, ``None``'s count is
-    raised by 2**60, which makes it effectively immortal as on 3.12.
+    PySide6 6.12.0's abi3 wheels return ``None``, ``True`` and ``False``
+    without taking a new reference: every void method (``label.setText``)
+    lowers ``None``'s count by one and every ``signal.emit()`` lowers
+    ``True``'s. From Python 3.12 on these objects are immortal and nothing
+    happens; on older Pythons their counts start at a few thousand, so a live
+    chart aborts the process within seconds ("Fatal Python error:
+    none_dealloc" / "bool_dealloc"). When the leak is detected, the counts of
+    these singletons are raised by 2**60, which makes them effectively
+    immortal as on 3.12.
 
     Returns True when the workaround is in effect. Safe to call repeatedly.
     """
     if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
         return False
-    if sys.getrefcount(None) > _NONE_GUARD // 2:
+    if sys.getrefcount(None) > _SINGLETON_GUARD // 2:
         return True  # raised already
     probe = QPointF()
     before = sys.getrefcount(None)
@@ -57,13 +59,14 @@ def guard_none_refcount() -> bool:
         return False  # this PySide6 build counts references correctly
     import ctypes
 
-    # ob_refcnt is the first field of every CPython object.
-    ctypes.c_ssize_t.from_address(id(None)).value += _NONE_GUARD
+    for singleton in (None, True, False, NotImplemented, Ellipsis):
+        # ob_refcnt is the first field of every CPython object.
+        ctypes.c_ssize_t.from_address(id(singleton)).value += _SINGLETON_GUARD
     return True
 
 
 # At import: every DigitLab widget imports this module before calling Qt.
-guard_none_refcount()
+guard_refcount_bug()
 
 
 def configure_pyqtgraph() -> None:
