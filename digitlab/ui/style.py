@@ -30,6 +30,7 @@ POSITIVE_COLOR = "#b2182b"
 _configured = False
 _diverging: pg.ColorMap | None = None
 _SINGLETON_GUARD = 1 << 60
+_ALREADY_RAISED = 1 << 50
 
 
 def guard_refcount_bug() -> bool:
@@ -49,8 +50,8 @@ def guard_refcount_bug() -> bool:
     """
     if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
         return False
-    if sys.getrefcount(None) > _SINGLETON_GUARD // 2:
-        return True  # raised already
+    if sys.getrefcount(None) > _ALREADY_RAISED:
+        return True  # raised already (here, or by digitlab.ui.app.keep_singletons_alive)
     probe = QPointF()
     before = sys.getrefcount(None)
     for _ in range(8):
@@ -59,7 +60,9 @@ def guard_refcount_bug() -> bool:
         return False  # this PySide6 build counts references correctly
     import ctypes
 
-    for singleton in (None, True, False, NotImplemented, Ellipsis):
+    # The objects CPython 3.12 makes immortal, small cached ints included.
+    singletons = [None, True, False, NotImplemented, Ellipsis, (), "", b"", *range(-5, 257)]
+    for singleton in singletons:
         # ob_refcnt is the first field of every CPython object.
         ctypes.c_ssize_t.from_address(id(singleton)).value += _SINGLETON_GUARD
     return True
