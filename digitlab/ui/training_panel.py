@@ -25,6 +25,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QBuffer, QEvent, QIODevice, QRegularExpression, Qt, Signal, Slot
 from PySide6.QtGui import QRegularExpressionValidator
@@ -358,6 +359,9 @@ class TrainingPanel(QWidget):
         self._training_net: Network | None = None
         self._data_cache: dict[str, datasets.DataSplit] = {}
         self._run_samples = 0  # samples the current run will see in total
+        #: Asked before Start or Reset discards the current model; returning
+        #: False cancels (the window asks whether to save an unsaved model).
+        self.replace_guard: Callable[[], bool] | None = None
         self._run_epochs = 0
         self._build_controls()
         self.curves = LearningCurves(self)
@@ -601,6 +605,9 @@ class TrainingPanel(QWidget):
         rng = np.random.default_rng(self.seed_spin.value())
         return Network.create(sizes, activation, cost, rng=rng)
 
+    def _may_replace_model(self) -> bool:
+        return self.replace_guard is None or bool(self.replace_guard())
+
     @Slot()
     def reset_model(self) -> None:
         """Replace the current model with fresh random weights, without training."""
@@ -610,6 +617,8 @@ class TrainingPanel(QWidget):
             network = self.new_network()
         except ArchitectureError as err:
             self.errorOccurred.emit("Cannot create the network", str(err))
+            return
+        if not self._may_replace_model():
             return
         self._model = network
         self.curves.clear()
@@ -720,6 +729,8 @@ class TrainingPanel(QWidget):
         if self.continue_check.isChecked() and self._architecture_matches_model():
             network = self._model.copy()
         else:
+            if not self._may_replace_model():
+                return False
             network = Network.create(sizes, activation, cost, rng=np.random.default_rng(config.seed))
             self._model = network.copy()
             self.curves.clear()

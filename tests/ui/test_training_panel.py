@@ -278,3 +278,20 @@ def test_full_mnist_is_offered_once_downloaded(qtbot, panel, tmp_path, monkeypat
     panel.train_size_spin.setValue(0)
     final = run_to_end(qtbot, panel)
     assert final.samples_seen == 300
+
+
+def test_replace_guard_can_veto_start_and_reset(qtbot, panel):
+    run_to_end(qtbot, panel)
+    trained = panel.model().weights[0].copy()
+    asked = []
+    panel.replace_guard = lambda: asked.append(True) or False
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 2
+    assert not panel.is_running()
+    assert len(panel.events["replaced"]) == 1  # only the first run's network
+    np.testing.assert_array_equal(panel.model().weights[0], trained)
+    # Continuing replaces nothing, so it is not asked.
+    panel.continue_check.setChecked(True)
+    run_to_end(qtbot, panel)
+    assert len(asked) == 2
