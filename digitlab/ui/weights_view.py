@@ -1,0 +1,679 @@
+"""What each neuron looks for, as pictures of its weights.
+
+A first-layer neuron has one weight per pixel, so its 784 weights *are* a
+28x28 picture: red where ink makes it fire, blue where ink holds it back.
+A neuron deeper in the network sees pixels only through the layer before it;
+its picture here is the weighted sum of that layer's pictures (layer 2 neuron
+``k``: ``sum_j W2[k, j] * W1[j]``, deeper layers chain the products). That is
+the linear part of what it responds to; the squashing functions in between
+are left out, so read it as a rough guide rather than an exact template.
+
+All tiles of a layer share one symmetric colour scale, ``-m .. +m`` with
+``m`` the largest absolute value in the layer (rounded up to two significant
+digits), so tiles can be compared
+fairly: a pale tile really has small weights. For speed, a layer is one image
+(a mosaic of tiles with 1-pixel transparent gaps) plus one outline item per
+tile, whose pen shows the neuron's current activation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPoint, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPen
+from PySide6.QtWidgets import (
+    QDialog,
+    QGraphicsRectItem,
+    QLabel,
+    QSizePolicy,
+    QTabBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
+
+from digitlab.ui import style
+
+#: Pixels between tiles in a mosaic.
+GAP = 1
+#: Outline strengths: 0 = idle outline, HIGHLIGHT_LEVELS - 1 = fully active.
+HIGHLIGHT_LEVELS = 12
+#: Exported images are scaled up by a whole factor to about this many pixels.
+EXPORT_TARGET_PX = 1200
+_EXPORT_GAP_RGBA = (128, 128, 128, 255)
+
+
+class ImageExportError(ValueError):
+    """The weights image could not be written; the message names the file."""
+
+
+# --------------------------------------------------------------------------- maths
+def pixel_space_images(weights: Sequence[np.ndarray], layer: int) -> np.ndarray:
+    """Each neuron of ``layer`` (1 = first hidden layer) as a weighted sum over input pixels.
+
+    Layer 1 gives ``weights[0]`` itself; layer ``L`` gives
+    ``weights[L-1] @ ... @ weights[0]``, shape ``(neurons, inputs)``.
+    The inputs are never modified.
+    """
+    if not 1 <= layer <= len(weights):
+        raise ValueError(f"layer must be between 1 and {len(weights)}, got {layer}")
+    projection = np.asarray(weights[0], dtype=np.float64)
+    for w in weights[1:layer]:
+        projection = np.asarray(w, dtype=np.float64) @ projection
+    return projection
+
+
+@dataclass(frozen=True)
+class MosaicLayout:
+    """Where each of ``count`` square tiles of ``side`` pixels sits in a near-square grid."""
+
+    count: int
+    side: int
+    cols: int
+    rows: int
+
+    @classmethod
+    def for_count(cls, count: int, side: int = 28) -> "MosaicLayout":
+        cols = max(1, math.ceil(math.sqrt(count)))
+        rows = max(1, math.ceil(count / cols))
+        return cls(count, side, cols, rows)
+
+    @property
+    def pitch(self) -> int:
+        """Distance from one tile's start to the next one's."""
+        return self.side + GAP
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of the mosaic image."""
+        return self.rows * self.pitch - GAP, self.cols * self.pitch - GAP
+
+    def origin(self, index: int) -> tuple[int, int]:
+        """(row, column) of the tile's top-left pixel."""
+        row, col = divmod(index, self.cols)
+        return row * self.pitch, col * self.pitch
+
+    def tile_rect(self, index: int) -> QRectF:
+        """The tile's outline in image coordinates, centred in the gap around it."""
+        top, left = self.origin(index)
+        return QRectF(left - GAP / 2, top - GAP / 2, self.side + GAP, self.side + GAP)
+
+    def index_at(self, x: float, y: float) -> int | None:
+        """The tile under image coordinates ``(x, y)`` (gaps count as the tile before), or None."""
+        col = math.floor((x + GAP / 2) / self.pitch)
+        row = math.floor((y + GAP / 2) / self.pitch)
+        if not (0 <= col < self.cols and 0 <= row < self.rows):
+            return None
+        index = row * self.cols + col
+        return index if index < self.count else None
+
+    def assemble(self, tiles: np.ndarray) -> np.ndarray:
+        """Tiles ``(count, side, side)`` as one float32 image, NaN (transparent) between them."""
+        padded = np.full((self.rows * self.cols, self.pitch, self.pitch), np.nan, dtype=np.float32)
+        padded[: self.count, : self.side, : self.side] = tiles
+        grid = padded.reshape(self.rows, self.cols, self.pitch, self.pitch).transpose(0, 2, 1, 3)
+        height, width = self.shape
+        return grid.reshape(self.rows * self.pitch, self.cols * self.pitch)[:height, :width]
+
+
+def symmetric_limit(values: np.ndarray) -> float:
+    """``m`` for colour levels ``-m .. +m``: the largest finite absolute value,
+    rounded up to two significant digits (1 when there is none).
+
+    The rounding keeps the colour bar (and its axis) still while training
+    nudges the largest weight at every update.
+    """
+    finite = np.abs(values[np.isfinite(values)])
+    limit = float(finite.max()) if finite.size else 0.0
+    if limit <= 0:
+        return 1.0
+    step = 10.0 ** (math.floor(math.log10(limit)) - 1)
+    return math.ceil(limit / step * (1 - 1e-12)) * step
+
+
+def activation_strength(values: np.ndarray) -> np.ndarray:
+    """Activations mapped to [0, 1] for the outlines.
+
+    Sigmoid activations are used as they are; larger (ReLU) values are
+    divided by the layer's maximum; negative (tanh) values count as off.
+    """
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    scale = max(1.0, float(values.max(initial=0.0)))
+    return np.clip(values / scale, 0.0, 1.0)
+
+
+# ------------------------------------------------------------------- the view
+class _LayerItems:
+    """The plot items of one layer: its mosaic image and one outline per tile."""
+
+    def __init__(self, view_box: pg.ViewBox, layout: MosaicLayout) -> None:
+        self.layout = layout
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(style.diverging_lut())
+        view_box.addItem(self.image)
+        self.rects: list[QGraphicsRectItem] = []
+        for index in range(layout.count):
+            rect = QGraphicsRectItem(layout.tile_rect(index))
+            rect.setBrush(Qt.BrushStyle.NoBrush)
+            rect.setZValue(10)
+            view_box.addItem(rect)
+            self.rects.append(rect)
+        self.levels_shown = [-1] * layout.count  # forces the first pen update
+        self.pens: list[QPen] = []
+
+    def set_visible(self, visible: bool) -> None:
+        self.image.setVisible(visible)
+        for rect in self.rects:
+            rect.setVisible(visible)
+
+    def remove_from(self, view_box: pg.ViewBox) -> None:
+        view_box.removeItem(self.image)
+        for rect in self.rects:
+            view_box.removeItem(rect)
+
+
+class WeightsView(QWidget):
+    """Pictures of what each neuron responds to, one tab per layer.
+
+    Layers are numbered as in ``Network.forward``'s list: layer 1 is the first
+    hidden layer, the last one the output layer (shown too: its pictures are
+    the digit "templates").
+
+    Signals
+    -------
+    neuronClicked(int layer, int index)
+        A tile was clicked; ``layer`` numbered as above, ``index`` from 0.
+    """
+
+    neuronClicked = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None, open_details_on_click: bool = True) -> None:
+        super().__init__(parent)
+        style.configure_pyqtgraph()
+        self._open_details_on_click = open_details_on_click
+        self._weights: list[np.ndarray] = []
+        self._biases: list[np.ndarray] = []
+        self._sizes: tuple[int, ...] = ()
+        self._side = 0  # input image side (28), 0 when the input is not a square image
+        self._activations: list[np.ndarray] | None = None
+        self._projections: dict[int, np.ndarray] = {}
+        self._layers: dict[int, _LayerItems] = {}
+        self._current = 1
+        self._details: NeuronDetailDialog | None = None
+        self._details_key: tuple[int, int] | None = None
+        self._build()
+        self._restyle()
+
+    # ------------------------------------------------------------------ build
+    def _build(self) -> None:
+        self._tabs = QTabBar()
+        self._tabs.setExpanding(False)
+        self._tabs.setToolTip("Choose the layer whose neurons are shown.")
+        self._tabs.currentChanged.connect(self._on_tab_changed)
+
+        self._caption = QLabel()
+        self._caption.setWordWrap(True)
+        self._caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._caption.setContentsMargins(6, 2, 6, 2)
+
+        self._graphics = pg.GraphicsLayoutWidget()
+        self._graphics.setMinimumSize(200, 180)
+        self._graphics.setToolTip(
+            "Each tile is one neuron. Red: ink there pushes the neuron on; blue: pushes it off.\n"
+            "A bright outline means the neuron is active for the current drawing.\n"
+            "Click a tile for details."
+        )
+        self._view_box = self._graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        self._view_box.setMenuEnabled(False)
+        self._colorbar = pg.ColorBarItem(
+            values=(-1.0, 1.0),
+            colorMap=style.diverging_colormap(),
+            interactive=False,
+            width=14,
+            colorMapMenu=False,
+        )
+        self._graphics.addItem(self._colorbar, row=0, col=1)
+        self._graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
+
+        self._message = QLabel("No network yet.")
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._tabs)
+        layout.addWidget(self._caption)
+        layout.addWidget(self._graphics, 1)
+        layout.addWidget(self._message, 1)
+        self._show_message("No network yet.")
+
+    def _show_message(self, text: str | None) -> None:
+        self._message.setText(text or "")
+        self._message.setVisible(bool(text))
+        self._graphics.setVisible(not text)
+        self._caption.setVisible(not text)
+
+    # ------------------------------------------------------------- public API
+    def set_parameters(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
+        """Show a network's parameters (read-only arrays are fine; they are never written).
+
+        Raises ValueError when the shapes do not chain into a network.
+        """
+        weights = [np.asarray(w) for w in weights]
+        biases = [np.asarray(b) for b in biases]
+        sizes = self._check_shapes(weights, biases)
+        self._weights, self._biases = weights, biases
+        self._projections.clear()
+        if sizes != self._sizes:
+            self._rebuild(sizes)
+        if self._side:
+            self._refresh_layer(self._current)
+        self._refresh_details()
+
+    def set_activations(self, activations: Sequence[np.ndarray] | None) -> None:
+        """Highlight neurons by a forward pass's activations ``[input, h1, ..., out]``, or None."""
+        if activations is None:
+            self._activations = None
+        else:
+            activations = [np.asarray(a).reshape(-1) for a in activations]
+            if self._sizes and tuple(a.size for a in activations) != self._sizes:
+                raise ValueError(
+                    f"activations have layer sizes {tuple(a.size for a in activations)}, "
+                    f"the network has {self._sizes}"
+                )
+            self._activations = activations
+        if self._current in self._layers:
+            self._update_highlight(self._current)
+        self._refresh_details()
+
+    def layer_count(self) -> int:
+        """Number of layers with tiles (hidden layers plus the output layer)."""
+        return len(self._sizes) - 1 if self._sizes else 0
+
+    def current_layer(self) -> int:
+        """The layer shown (1 = first hidden layer)."""
+        return self._current
+
+    def set_current_layer(self, layer: int) -> None:
+        """Show another layer (1 .. layer_count())."""
+        if not 1 <= layer <= self.layer_count():
+            raise ValueError(f"layer must be between 1 and {self.layer_count()}, got {layer}")
+        self._tabs.setCurrentIndex(layer - 1)  # _on_tab_changed does the rest
+
+    def layout_of(self, layer: int | None = None) -> MosaicLayout:
+        """The tile layout of a layer (default: the one shown)."""
+        return self._layers[layer or self._current].layout
+
+    def tile_images(self, layer: int | None = None) -> np.ndarray:
+        """The layer's pixel-space pictures, ``(neurons, side, side)`` float64."""
+        layer = layer or self._current
+        side = self._side
+        return self._projection(layer).reshape(-1, side, side)
+
+    def mosaic(self, layer: int | None = None) -> np.ndarray:
+        """The mosaic image of a layer as shown (float32, NaN in the gaps)."""
+        layer = layer or self._current
+        return self._layers[layer].layout.assemble(self.tile_images(layer))
+
+    def levels(self, layer: int | None = None) -> tuple[float, float]:
+        """The layer's shared symmetric colour levels ``(-m, m)``."""
+        limit = symmetric_limit(self._projection(layer or self._current))
+        return -limit, limit
+
+    def highlight_pens(self, layer: int | None = None) -> list[QPen]:
+        """Each tile outline's pen (tests and screenshots use this)."""
+        return [rect.pen() for rect in self._layers[layer or self._current].rects]
+
+    def tile_viewport_pos(self, index: int) -> QPoint:
+        """Centre of a tile of the shown layer in the graphics viewport's coordinates."""
+        items = self._layers[self._current]
+        centre = items.layout.tile_rect(index).center()
+        scene_point = items.image.mapToScene(centre)
+        return self._graphics.mapFromScene(scene_point)
+
+    def graphics_viewport(self) -> QWidget:
+        """The widget that receives mouse clicks on the tiles."""
+        return self._graphics.viewport()
+
+    def details_dialog(self) -> "NeuronDetailDialog | None":
+        """The neuron detail window, once one was opened."""
+        return self._details
+
+    def show_neuron_details(self, layer: int, index: int) -> None:
+        """Open (or update) the detail window for one neuron."""
+        if not 1 <= layer <= self.layer_count() or not 0 <= index < self._sizes[layer]:
+            raise ValueError(f"no neuron {index} in layer {layer}")
+        if self._details is None:
+            self._details = NeuronDetailDialog(self)
+        self._details_key = (layer, index)
+        self._refresh_details()
+        self._details.show()
+        if QGuiApplication.platformName() != "offscreen":  # it only warns there
+            self._details.raise_()
+
+    def export_image(self, path: str | os.PathLike, layer: int | None = None) -> Path:
+        """Save a layer's mosaic (default: the one shown) as a PNG, scaled up with square pixels.
+
+        Written atomically; raises :class:`ImageExportError` naming the file.
+        """
+        path = Path(path)
+        if not self._weights or not self._side:
+            raise ImageExportError(f"cannot write {path}: there are no weight images to export yet")
+        layer = layer or self._current
+        mosaic = self.mosaic(layer)
+        low, high = self.levels(layer)
+        rgba = _colorize(mosaic, low, high)
+        scale = max(1, EXPORT_TARGET_PX // max(mosaic.shape))
+        rgba = np.repeat(np.repeat(rgba, scale, axis=0), scale, axis=1)
+        _write_png_atomic(path, rgba)
+        return path
+
+    # --------------------------------------------------------------- internals
+    @staticmethod
+    def _check_shapes(weights: list[np.ndarray], biases: list[np.ndarray]) -> tuple[int, ...]:
+        if not weights or len(weights) != len(biases):
+            raise ValueError("need one weight matrix and one bias vector per layer")
+        sizes = [weights[0].shape[1] if weights[0].ndim == 2 else -1]
+        for layer, (w, b) in enumerate(zip(weights, biases), start=1):
+            if w.ndim != 2 or w.shape[1] != sizes[-1] or b.shape != (w.shape[0],):
+                raise ValueError(
+                    f"layer {layer}: weights {w.shape} and biases {b.shape} do not follow "
+                    f"a layer of {sizes[-1]} neurons"
+                )
+            sizes.append(w.shape[0])
+        return tuple(sizes)
+
+    def _rebuild(self, sizes: tuple[int, ...]) -> None:
+        """New architecture: new tabs and plot items (not done on ordinary updates)."""
+        for items in self._layers.values():
+            items.remove_from(self._view_box)
+        self._layers.clear()
+        self._sizes = sizes
+        side = math.isqrt(sizes[0])
+        self._side = side if side * side == sizes[0] else 0
+        if self._activations is not None and tuple(a.size for a in self._activations) != sizes:
+            self._activations = None
+        self._details_key = None
+        if self._details is not None:
+            self._details.hide()
+        self._tabs.blockSignals(True)
+        while self._tabs.count():
+            self._tabs.removeTab(0)
+        last = len(sizes) - 1
+        for layer in range(1, len(sizes)):
+            name = "Output" if layer == last else f"Layer {layer}"
+            self._tabs.addTab(f"{name} ({sizes[layer]})")
+        self._tabs.blockSignals(False)
+        if not self._side:
+            self._show_message(f"Weight pictures need a square input image; this network has {sizes[0]} inputs.")
+            return
+        self._show_message(None)
+        for layer in range(1, len(sizes)):
+            items = _LayerItems(self._view_box, MosaicLayout.for_count(sizes[layer], self._side))
+            self._make_pens(items)
+            items.set_visible(False)
+            self._layers[layer] = items
+        self._current = min(self._current, last)
+        self._tabs.setCurrentIndex(self._current - 1)
+        self._show_layer(self._current)
+
+    def _projection(self, layer: int) -> np.ndarray:
+        if layer not in self._projections:
+            self._projections[layer] = pixel_space_images(self._weights, layer)
+        return self._projections[layer]
+
+    @Slot(int)
+    def _on_tab_changed(self, tab_index: int) -> None:
+        if tab_index < 0 or not self._layers:
+            return
+        self._show_layer(tab_index + 1)
+
+    def _show_layer(self, layer: int) -> None:
+        for number, items in self._layers.items():
+            items.set_visible(number == layer)
+        self._current = layer
+        self._refresh_layer(layer)
+        height, width = self._layers[layer].layout.shape
+        self._view_box.setRange(QRectF(-1, -1, width + 2, height + 2), padding=0)
+
+    def _refresh_layer(self, layer: int) -> None:
+        """Put the current parameters into the layer's image and the colour bar."""
+        if not self._weights or layer not in self._layers:
+            return
+        low, high = self.levels(layer)
+        self._layers[layer].image.setImage(self.mosaic(layer), levels=(low, high), autoLevels=False)
+        if self._colorbar.levels() != (low, high):
+            self._colorbar.setLevels((low, high))
+        caption = self._caption_for(layer)
+        if caption != self._caption.text():
+            self._caption.setText(caption)
+        self._update_highlight(layer)
+
+    def _caption_for(self, layer: int) -> str:
+        if layer == 1:
+            what = "Each tile is one neuron's weights, one per pixel"
+        else:
+            name = "an output" if layer == len(self._sizes) - 1 else f"a layer {layer}"
+            what = (
+                f"Each tile is {name} neuron's weighted sum of the layer {layer - 1} pictures "
+                "(a linear view that ignores the squashing in between)"
+            )
+        return f"{what}; one colour scale for the layer, ±{self.levels(layer)[1]:.3g}."
+
+    def _update_highlight(self, layer: int) -> None:
+        items = self._layers.get(layer)
+        if items is None:
+            return
+        if self._activations is None:
+            steps = np.zeros(items.layout.count, dtype=int)
+        else:
+            strength = activation_strength(self._activations[layer])
+            steps = np.rint(strength * (HIGHLIGHT_LEVELS - 1)).astype(int)
+        for index, step in enumerate(steps):
+            # Only changed outlines are touched: hundreds of setPen calls per
+            # update would be wasted when most neurons keep their level.
+            if step != items.levels_shown[index]:
+                items.rects[index].setPen(items.pens[step])
+                items.levels_shown[index] = step
+
+    def _make_pens(self, items: _LayerItems) -> None:
+        """One pen per outline strength; thinner for many small tiles, so they stay visible."""
+        idle = style.muted_color(self.palette(), 0.25)
+        cols = items.layout.cols
+        extra_width = 2.5 if cols <= 6 else 1.5 if cols <= 12 else 0.8
+        items.pens = []
+        for step in range(HIGHLIGHT_LEVELS):
+            if step == 0:
+                pen = QPen(idle, 1)
+            else:
+                strength = step / (HIGHLIGHT_LEVELS - 1)
+                color = style.with_alpha(style.ACCENT, int(90 + 165 * strength))
+                pen = QPen(color, 1 + extra_width * strength)
+            pen.setCosmetic(True)  # width in screen pixels, whatever the zoom
+            items.pens.append(pen)
+        items.levels_shown = [-1] * items.layout.count
+
+    @Slot(object)
+    def _on_scene_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._current not in self._layers:
+            return
+        items = self._layers[self._current]
+        point = items.image.mapFromScene(event.scenePos())
+        index = items.layout.index_at(point.x(), point.y())
+        if index is None:
+            return
+        event.accept()
+        self.neuronClicked.emit(self._current, index)
+        if self._open_details_on_click:
+            self.show_neuron_details(self._current, index)
+
+    def _refresh_details(self) -> None:
+        if self._details is None or self._details_key is None or not self._weights:
+            return
+        layer, index = self._details_key
+        activation = None if self._activations is None else float(self._activations[layer][index])
+        self._details.show_neuron(
+            layer=layer,
+            index=index,
+            is_output=layer == len(self._sizes) - 1,
+            image=self.tile_images(layer)[index] if self._side else None,
+            incoming=np.asarray(self._weights[layer - 1][index], dtype=np.float64),
+            bias=float(self._biases[layer - 1][index]),
+            activation=activation,
+        )
+
+    # ----------------------------------------------------------------- theme
+    def _restyle(self) -> None:
+        style.style_plot(self._graphics, self.palette())
+        for items in self._layers.values():
+            self._make_pens(items)
+        if self._current in self._layers:
+            self._update_highlight(self._current)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._restyle()
+        super().changeEvent(event)
+
+
+# ------------------------------------------------------------------- details
+class NeuronDetailDialog(QDialog):
+    """One neuron up close: its picture with a colour bar, its numbers, its inputs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Neuron details")
+        self.resize(460, 560)
+        self._title = QLabel()
+        font = self._title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self._title.setFont(font)
+        self._graphics = pg.GraphicsLayoutWidget()
+        self._graphics.setToolTip("The neuron's picture, on its own symmetric colour scale.")
+        self._view_box = self._graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMouse=False)
+        self._view_box.setMenuEnabled(False)
+        self._image = pg.ImageItem(axisOrder="row-major")
+        self._image.setLookupTable(style.diverging_lut())
+        self._view_box.addItem(self._image)
+        self._colorbar = pg.ColorBarItem(
+            values=(-1.0, 1.0), colorMap=style.diverging_colormap(), interactive=False, width=16, colorMapMenu=False
+        )
+        self._graphics.addItem(self._colorbar, row=0, col=1)
+        self._stats = QLabel()
+        self._stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._stats.setToolTip("The neuron's own parameters: its incoming weights and its bias.")
+        self._incoming = pg.PlotWidget()
+        self._incoming.setMaximumHeight(150)
+        self._incoming.setMenuEnabled(False)
+        self._incoming.setMouseEnabled(x=False, y=False)
+        self._incoming.hideButtons()
+        self._incoming.setLabel("bottom", "neuron of the previous layer")
+        self._incoming.setLabel("left", "weight")
+        self._incoming.setToolTip("Which neurons of the previous layer this one listens to, and how strongly.")
+        self._incoming_bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, pen=pg.mkPen(None))
+        self._incoming.addItem(self._incoming_bars)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._title)
+        layout.addWidget(self._graphics, 1)
+        layout.addWidget(self._stats)
+        layout.addWidget(self._incoming)
+        self._restyle()
+
+    def title(self) -> str:
+        return self._title.text()
+
+    def stats_text(self) -> str:
+        return self._stats.text()
+
+    def show_neuron(
+        self,
+        layer: int,
+        index: int,
+        is_output: bool,
+        image: np.ndarray | None,
+        incoming: np.ndarray,
+        bias: float,
+        activation: float | None,
+    ) -> None:
+        """Fill the window for one neuron (called again on every live update)."""
+        layer_name = "output layer" if is_output else f"layer {layer}"
+        self._title.setText(f"Neuron {index} of {layer_name}")
+        self.setWindowTitle(f"Neuron {index}, {layer_name}")
+        if image is not None:
+            limit = symmetric_limit(image)
+            self._image.setImage(image.astype(np.float32), levels=(-limit, limit), autoLevels=False)
+            self._colorbar.setLevels((-limit, limit))
+            self._view_box.setRange(QRectF(0, 0, image.shape[1], image.shape[0]), padding=0.02)
+        finite = incoming[np.isfinite(incoming)]
+        summary = (
+            (f"min {finite.min():.3f}, max {finite.max():.3f}, mean {finite.mean():.3f}, std {finite.std():.3f}")
+            if finite.size
+            else "not finite"
+        )
+        active = "—  (no drawing)" if activation is None else f"{activation:.3f}"
+        self._stats.setText(
+            f"<b>{incoming.size} incoming weights:</b> {summary}<br>"
+            f"<b>bias:</b> {bias:.3f}<br>"
+            f"<b>current activation:</b> {active}"
+        )
+        # The first layer's inputs are pixels: the picture already shows them.
+        self._incoming.setVisible(layer > 1)
+        if layer > 1:
+            colors = [QColor(style.POSITIVE_COLOR) if w >= 0 else QColor(style.NEGATIVE_COLOR) for w in incoming]
+            self._incoming_bars.setOpts(x=np.arange(incoming.size), height=incoming, width=0.8, brushes=colors)
+
+    def _restyle(self) -> None:
+        style.style_plot(self._graphics, self.palette())
+        style.style_plot(self._incoming, self.palette())
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._restyle()
+        super().changeEvent(event)
+
+
+# -------------------------------------------------------------------- export
+def _colorize(mosaic: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Map values through the diverging colormap to RGBA uint8; NaN gaps become grey."""
+    lut = style.diverging_lut(256)
+    scaled = np.clip((np.nan_to_num(mosaic, nan=0.0) - low) / (high - low), 0.0, 1.0)
+    rgba = lut[np.rint(scaled * 255).astype(np.intp)]
+    rgba[np.isnan(mosaic)] = _EXPORT_GAP_RGBA
+    return rgba
+
+
+def _write_png_atomic(path: Path, rgba: np.ndarray) -> None:
+    """Encode an RGBA array as PNG and write it via a temporary file and os.replace."""
+    height, width = rgba.shape[:2]
+    data = np.ascontiguousarray(rgba, dtype=np.uint8)
+    image = QImage(data.data, width, height, width * 4, QImage.Format.Format_RGBA8888)
+    encoded = QByteArray()
+    buffer = QBuffer(encoded)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise ImageExportError(f"cannot write {path}: PNG encoding failed")
+    buffer.close()
+    payload = bytes(encoded.data())
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as err:
+        raise ImageExportError(f"cannot write {path}: {err.strerror or err}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except OSError as err:
+        Path(temp_name).unlink(missing_ok=True)
+        raise ImageExportError(f"cannot write {path}: {err.strerror or err}") from None
