@@ -493,7 +493,8 @@ class DigitPreview(QWidget):
         super().__init__(parent)
         self._image: np.ndarray | None = None
         self._qimage: QImage | None = None
-        self.setMinimumSize(112, 130)
+        # Wide enough for the caption, so it is never cut off.
+        self.setMinimumSize(max(112, self.fontMetrics().horizontalAdvance(self.CAPTION) + 8), 130)
         self.setToolTip(
             "Your drawing after MNIST-style preprocessing: cropped, scaled to fit 20x20,\n"
             "centred by its centre of mass in a 28x28 field. These 784 numbers are the input layer."

@@ -16,6 +16,7 @@ from PySide6.QtGui import (
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from digitlab.core.drawing import DIGIT_STROKES, draw_strokes, place_strokes
 from digitlab.ui.canvas import LOGICAL_SIZE, DigitPreview, DrawingCanvas
 
 LEFT = Qt.MouseButton.LeftButton
@@ -231,6 +232,19 @@ def test_drag_without_a_file_is_refused(canvas):
     enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, LEFT, NO_MOD)
     QApplication.sendEvent(canvas, enter)
     assert not enter.isAccepted()
+
+
+@pytest.mark.parametrize("digit", [3, 7])
+def test_replayed_digit_matches_the_reference_rasteriser(canvas, digit):
+    """Strokes drawn with the mouse give the same picture as core.drawing's rasteriser."""
+    strokes = place_strokes(DIGIT_STROKES[digit][0], 42, 42, 196)
+    for points in strokes:
+        # Events carry whole pixels; the reference gets the same rounded points.
+        stroke(canvas, [(round(x), round(y)) for x, y in points])
+    reference = draw_strokes([[(round(x), round(y)) for x, y in points] for points in strokes], 280, 20)
+    drawn, expected = canvas.image() > 0.5, reference > 0.5
+    overlap = np.count_nonzero(drawn & expected) / np.count_nonzero(drawn | expected)
+    assert overlap > 0.95, overlap
 
 
 def test_image_is_independent_of_the_widget_size(qtbot):
