@@ -310,10 +310,9 @@ def _normalise_stroke_width(crop: np.ndarray, low: float, high: float) -> np.nda
     if low <= width <= high:
         return crop
     target = low if width < low else high
-    if max(crop.shape) > _MORPH_OVERSAMPLING * DIGIT_BOX:
-        # A big crop would need many slow one-pixel steps; shrink it first
-        # to a size that still resolves the strokes finely.
-        crop = _shrink(crop, _MORPH_OVERSAMPLING * DIGIT_BOX / max(crop.shape))
+    # Work where the digit is 80 px: a big crop would need many slow
+    # one-pixel steps, and in a small one a single step is too coarse.
+    crop = _resize(crop, _MORPH_OVERSAMPLING * DIGIT_BOX / max(crop.shape))
     # Growing strokes by k pixels a side also grows the digit by 2k, and the
     # digit is then scaled back to 20 px. Solving
     # (w + 2k) * 20 / (H + 2k) = target for k, in crop pixels:
@@ -324,19 +323,20 @@ def _normalise_stroke_width(crop: np.ndarray, low: float, high: float) -> np.nda
         return _morphology(np.pad(crop, steps), steps, np.maximum)
     if steps < 0:
         thinned = _morphology(crop, -steps, np.minimum)
-        # Thinning must never erase the digit (odd shapes can fool the
-        # width estimate); keep the original then.
-        if float(thinned.sum()) > 0.05 * float(crop.sum()):
+        # Thinning must never erase the digit or fade it (blobs and odd
+        # shapes can fool the width estimate); keep the original then.
+        if float(thinned.max()) >= 0.9 * float(crop.max()):
             return _crop_to_ink(thinned)
     return crop
 
 
-def _shrink(image: np.ndarray, scale: float) -> np.ndarray:
-    """Area-average ``image`` down by ``scale`` (< 1), keeping every bit of ink."""
+def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+    """Resample ``image`` by ``scale``, anti-aliased, keeping every bit of ink."""
+    weights = _box_weights if scale <= 1.0 else _bilinear_weights
     height, width = image.shape
     # The tolerance stops float error from adding an all-but-empty row.
-    rows = _box_weights(height, int(np.ceil(height * scale - 1e-6)), scale, 0.0)
-    cols = _box_weights(width, int(np.ceil(width * scale - 1e-6)), scale, 0.0)
+    rows = weights(height, int(np.ceil(height * scale - 1e-6)), scale, 0.0)
+    cols = weights(width, int(np.ceil(width * scale - 1e-6)), scale, 0.0)
     return rows @ image @ cols.T
 
 
