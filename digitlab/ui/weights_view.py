@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPoint, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPoint, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPen
 from PySide6.QtWidgets import (
     QDialog,
