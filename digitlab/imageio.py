@@ -1,0 +1,270 @@
+"""Image files and QImages <-> NumPy arrays.
+
+Reading and writing go through Qt's image plugins (PNG, JPEG, BMP, GIF,
+TIFF, WebP, ...), which need no QApplication. The arrays are plain ``uint8``:
+``(H, W)`` for gray pictures, ``(H, W, 4)`` RGBA (not premultiplied) for
+everything else, ready for :func:`digitlab.core.preprocess.to_grayscale`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtGui import QImage, QImageReader
+
+from digitlab.core.preprocess import InvalidImageError
+
+__all__ = [
+    "ImageReadError",
+    "ImageWriteError",
+    "read_image",
+    "write_png",
+    "qimage_to_array",
+    "array_to_qimage",
+]
+
+# Formats whose pixels are gray levels already; others become RGBA.
+_GRAY_FORMATS = {QImage.Format.Format_Grayscale8, QImage.Format.Format_Grayscale16}
+# Paletted and 1-bit formats are gray when their colour table is.
+_PALETTE_FORMATS = {
+    QImage.Format.Format_Indexed8,
+    QImage.Format.Format_Mono,
+    QImage.Format.Format_MonoLSB,
+}
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as an image; the message names the file."""
+
+
+class ImageWriteError(ValueError):
+    """An image could not be written; the message names the file."""
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a picture file into a NumPy array.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any image file Qt can read (PNG, JPEG, BMP, GIF, TIFF, WebP, ...);
+        a photo's EXIF orientation is applied. A ``.npy`` file holding a 2-D
+        numeric array is accepted too (never unpickled).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` ``(H, W)`` for gray pictures, ``uint8`` ``(H, W, 4)`` RGBA
+        otherwise. A ``.npy`` array is returned with its own dtype.
+
+    Raises
+    ------
+    ImageReadError
+        One line naming the file: missing, unreadable, not an image, or a
+        ``.npy`` file holding something other than a 2-D numeric array.
+    """
+    path = Path(path)
+    try:
+        # Opening it ourselves turns "missing", "a folder" and "no
+        # permission" into precise messages; Qt would say only "unknown".
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ImageReadError(f"{path}: {reason.lower()}") from None
+    if path.suffix.lower() == ".npy":
+        return _read_npy(path)
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    image = reader.read()
+    if image.isNull():
+        raise ImageReadError(f"{path}: not an image Qt can read")
+    return qimage_to_array(image)
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        detail = " ".join(str(err).split()) or type(err).__name__
+        raise ImageReadError(f"{path}: not a readable .npy array ({detail})") from None
+    numeric = np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
+    if array.ndim != 2 or not numeric or array.size == 0:
+        raise ImageReadError(
+            f"{path}: a .npy image must hold a 2-D numeric array, "
+            f"got shape {array.shape} of {array.dtype}"
+        )
+    return array
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """Copy a QImage's pixels into a NumPy array.
+
+    Parameters
+    ----------
+    image : QImage
+        Any format. Gray formats (and paletted ones with a gray colour
+        table and no transparency) give gray; everything else gives RGBA.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` ``(H, W)`` gray or ``(H, W, 4)`` RGBA, not premultiplied.
+        The array owns its memory; the QImage can go away.
+
+    Raises
+    ------
+    InvalidImageError
+        For a null (empty) QImage.
+    """
+    if image.isNull():
+        raise InvalidImageError("image array: the QImage is null (no pixels)")
+    if _is_gray(image):
+        return _copy_pixels(image.convertToFormat(QImage.Format.Format_Grayscale8), 1)
+    return _copy_pixels(image.convertToFormat(QImage.Format.Format_RGBA8888), 4)
+
+
+def _is_gray(image: QImage) -> bool:
+    fmt = image.format()
+    if fmt in _GRAY_FORMATS:
+        return True
+    # isGrayscale() scans the colour table only for paletted images; for
+    # 32-bit ones it scans every pixel, which is slow for big photos and
+    # would turn a colour file that happens to be gray into a gray array.
+    return fmt in _PALETTE_FORMATS and not image.hasAlphaChannel() and image.isGrayscale()
+
+
+def _copy_pixels(image: QImage, channels: int) -> np.ndarray:
+    """Copy pixel rows out of Qt's buffer, dropping each row's padding."""
+    height, width = image.height(), image.width()
+    stride = image.bytesPerLine()
+    buffer = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)
+    rows = buffer.reshape(height, stride)[:, : width * channels]
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return rows.reshape(shape).copy()
+
+
+def array_to_qimage(array: np.ndarray) -> QImage:
+    """Make a QImage from a NumPy image.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        ``(H, W)`` gray, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (not
+        premultiplied); ``uint8`` as is, or float in [0, 1] (rounded to
+        0..255; values outside are clipped), or ``bool``.
+
+    Returns
+    -------
+    QImage
+        ``Format_Grayscale8``, ``Format_RGB888`` or ``Format_RGBA8888``. It
+        owns a copy of the pixels; later changes to ``array`` do not show.
+
+    Raises
+    ------
+    InvalidImageError
+        For another shape or dtype, or NaN in a float array.
+    """
+    pixels = _to_uint8(np.asarray(array))
+    formats = {2: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888,
+               4: QImage.Format.Format_RGBA8888}
+    channels = 2 if pixels.ndim == 2 else pixels.shape[2]
+    pixels = np.ascontiguousarray(pixels)
+    height, width = pixels.shape[:2]
+    view = QImage(pixels.data, width, height, pixels.strides[0], formats[channels])
+    # The view points into `pixels`; copying gives the QImage its own memory.
+    return view.copy()
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    shape_ok = array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))
+    if not shape_ok or array.size == 0:
+        raise InvalidImageError(
+            f"image array: expected (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}"
+        )
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * np.uint8(255)
+    if np.issubdtype(array.dtype, np.floating):
+        if np.isnan(array).any():
+            raise InvalidImageError("image array: contains NaN")
+        return np.rint(np.clip(array, 0.0, 1.0) * 255).astype(np.uint8)
+    raise InvalidImageError(f"image array: expected uint8, bool or float, got {array.dtype}")
+
+
+def write_png(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Save an image array as a PNG file, atomically.
+
+    The PNG is encoded in memory, written to a temporary file next to
+    ``path``, flushed to disk and renamed over ``path``, so a crash or a
+    full disk never leaves a half-written picture behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination; its folder must exist.
+    array : numpy.ndarray
+        As for :func:`array_to_qimage`.
+
+    Raises
+    ------
+    InvalidImageError
+        If ``array`` is not an image.
+    ImageWriteError
+        If the file cannot be written; one line naming the file.
+    """
+    path = Path(path)
+    data = _encode_png(array_to_qimage(array), path)
+    try:
+        _write_atomically(path, data)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ImageWriteError(f"{path}: cannot write ({reason.lower()})") from None
+
+
+def _encode_png(image: QImage, path: Path) -> bytes:
+    encoded = QByteArray()
+    buffer = QBuffer(encoded)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    saved = image.save(buffer, "PNG")
+    buffer.close()
+    if not saved:
+        raise ImageWriteError(f"{path}: Qt could not encode the image as PNG")
+    return bytes(encoded.data())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temp_name = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # os.open with mode 0o666 honours the umask, so the picture gets the
+    # usual permissions (tempfile.mkstemp would make it private, 0o600).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    handle = os.open(temp_name, flags, 0o666)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); Windows cannot open folders."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
