@@ -8,7 +8,10 @@ recognised only if it is brought into the same form:
    pixels, and a light background (dark ink on paper) is inverted;
 3. the background is subtracted and the ink stretched to reach 1; faint
    noise below a threshold becomes 0;
-4. the picture is cropped to the bounding box of the ink;
+4. the picture is cropped to the bounding box of the ink; strokes much
+   thinner or thicker than MNIST's (2-3 px once scaled) are thickened or
+   thinned, so a hairline or a fat marker reads like a pen (MNIST's own
+   writers all used similar pens, so its recipe had no such step);
 5. it is scaled, keeping its aspect ratio, so its larger side is 20 pixels
    (area averaging when shrinking, bilinear when enlarging: anti-aliased,
    as MNIST's gray edge pixels are);
