@@ -288,6 +288,7 @@ def test_to_grayscale_does_not_modify_its_input():
         np.zeros(10),
         np.zeros((0, 10)),
         np.array([[0.0, np.nan]]),
+        np.array([[0.0, np.inf]]),
         np.array([[-5.0, 1.0]]),
         np.array([[0.0, 300.0]]),
         np.array([[0, 70000]], dtype=np.int32),
