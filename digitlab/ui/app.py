@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+from digitlab import __version__
+from digitlab.paths import resource
+
+QUIT_AFTER_ENV = "DIGITLAB_QUIT_AFTER_MS"
 _singletons_pinned = False
 
 
@@ -32,3 +42,94 @@ def keep_singletons_alive() -> None:
         # ob_refcnt is the first field of every CPython object header.
         ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 56
     _singletons_pinned = True
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="digitlab", description="Open the DigitLab window.")
+    parser.add_argument("--model", metavar="PATH", help="model file (.npz) to open instead of the default model")
+    # Qt's own options (-style, -platform ...) pass through to QApplication.
+    args, _qt_args = parser.parse_known_args(argv)
+    return args
+
+
+def _application_icon() -> QIcon:
+    icon = QIcon()
+    try:
+        icons = resource("icons")
+    except FileNotFoundError:
+        return icon
+    svg = icons / "digitlab.svg"
+    if svg.is_file():
+        icon.addFile(str(svg))
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        png = icons / f"digitlab-{size}.png"
+        if png.is_file():
+            icon.addFile(str(png), QSize(size, size))
+    return icon
+
+
+def _quit_delay_ms() -> int | None:
+    """``DIGITLAB_QUIT_AFTER_MS``: quit by itself after this many ms (smoke tests, start-up timing)."""
+    text = os.environ.get(QUIT_AFTER_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        return max(0, int(text))
+    except ValueError:
+        raise SystemExit(f"{QUIT_AFTER_ENV} must be a whole number of milliseconds, got {text!r}") from None
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (an existing one is reused), named, with icon and a theme-following style."""
+    keep_singletons_alive()
+    app = QApplication.instance()
+    if app is None:
+        # Fractional scale factors (125 %, 150 %) as they are, not rounded to whole numbers.
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(["digitlab", *(argv or [])])
+        if sys.platform == "win32":
+            # The classic Windows style ignores dark mode; Fusion follows the system colour scheme.
+            app.setStyle("Fusion")
+    app.setApplicationName("DigitLab")
+    app.setOrganizationName("DigitLab")
+    app.setApplicationDisplayName("DigitLab")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("digitlab")
+    app.setWindowIcon(_application_icon())
+    return app
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the main window and run the event loop; returns the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``):
+        ``--model PATH`` opens that model instead of the shipped one.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parse_args(argv)
+    quit_after = _quit_delay_ms()
+    app = create_application(argv)
+
+    from digitlab.ui.main_window import MainWindow, initial_model
+
+    network, metadata, path, problem = initial_model(args.model)
+    window = MainWindow(network, metadata, path)
+    # aboutToQuit also covers quitting without a close event (session end, app.quit()).
+    app.aboutToQuit.connect(window.shutdown)
+    window.show()
+    problem = problem or window.startup_problem
+    if problem:
+        QTimer.singleShot(0, lambda: window.show_error("Could not open the model", problem))
+    if quit_after is not None:
+        QTimer.singleShot(quit_after, app.quit)
+    try:
+        code = app.exec()
+    finally:
+        app.aboutToQuit.disconnect(window.shutdown)
+        window.shutdown()
+        window.save_settings()
+        window.deleteLater()
+    return int(code)

@@ -72,13 +72,14 @@ class DownloadWorker(QObject):
 
     Signals
     -------
-    progress(str, int, int)
-        File name, bytes done and bytes total of that file.
+    progress(str, float, float)
+        File name, bytes done and bytes total of that file (floats: sizes
+        beyond 2**31 fit, and no integer conversion is needed across threads).
     done(str, str)
         ``("ok", folder)``, ``("failed", message)`` or ``("cancelled", "")``.
     """
 
-    progress = Signal(str, "qint64", "qint64")
+    progress = Signal(str, float, float)
     done = Signal(str, str)
 
     def __init__(self, dest_dir, mirrors, files, cancel: threading.Event) -> None:
@@ -106,7 +107,7 @@ class DownloadWorker(QObject):
 
     def _report(self, name: str, done: int, total: int) -> None:
         # Called on the worker thread: only emit, never touch a widget.
-        self.progress.emit(name, done, total)
+        self.progress.emit(name, float(done), float(total))
 
 
 class DownloadDialog(QProgressDialog):
@@ -183,8 +184,10 @@ class DownloadDialog(QProgressDialog):
         self._worker_thread.quit()
         return self._worker_thread.wait(timeout_ms)
 
-    @Slot(str, "qint64", "qint64")
-    def _on_progress(self, name: str, done: int, total: int) -> None:
+    @Slot(str, float, float)
+    def _on_progress(self, name: str, done: float, total: float) -> None:
+        if self._result is not None:
+            return  # a late report after the end (the dialog may already be gone)
         self._done_per_file[name] = done
         fraction = sum(self._done_per_file.values()) / self._total
         self.setValue(min(int(1000 * fraction), 1000))
@@ -192,6 +195,9 @@ class DownloadDialog(QProgressDialog):
 
     @Slot(str, str)
     def _on_done(self, status: str, detail: str) -> None:
+        if self._result is not None:
+            return
+        self._worker.progress.disconnect(self._on_progress)
         self._worker_thread.quit()
         self._worker_thread.wait()
         self._worker_thread = None

@@ -1,0 +1,565 @@
+"""The main window with real widgets, real files, a real training thread and a local HTTP server."""
+
+import gzip
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit
+
+from digitlab.core import datasets, model_io, preprocess
+from digitlab.core.download import RemoteFile
+from digitlab.core.drawing import draw_digit
+from digitlab.core.network import Network
+from digitlab.ui.app import keep_singletons_alive
+from digitlab.ui.main_window import MainWindow
+
+# PySide6 6.12 on Python < 3.12 drops references to None and True (see keep_singletons_alive).
+keep_singletons_alive()
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Settings and downloaded data in tmp_path: the user's own are never touched."""
+    monkeypatch.setenv("DIGITLAB_SETTINGS_PATH", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path / "data"))
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
+
+
+def make_window(qtbot, network=None):
+    window = MainWindow(network) if network is not None else MainWindow()
+    qtbot.addWidget(window)
+    window.errors = []
+    window.show_error = lambda title, text: window.errors.append((title, text))
+    window.ask_save_changes = lambda: "discard"
+    window.resize(1366, 740)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+@pytest.fixture
+def window(qtbot):
+    win = make_window(qtbot)
+    yield win
+    # Close for real, so a running training thread is always stopped and joined.
+    win.ask_save_changes = lambda: "discard"
+    win.close()
+    assert not win.training_panel.is_running()
+
+
+@pytest.fixture
+def random_window(qtbot):
+    """A window showing an untrained network (for tests that need no trained model)."""
+    win = make_window(qtbot, Network.create(rng=np.random.default_rng(5)))
+    yield win
+    win.ask_save_changes = lambda: "discard"
+    win.close()
+
+
+def stroke(qtbot, canvas, points, button=Qt.MouseButton.LeftButton):
+    """Draw through ``points`` (fractions of the canvas) with real mouse events."""
+    def at(p):
+        return QPoint(int(p[0] * canvas.width()), int(p[1] * canvas.height()))
+
+    QTest.mousePress(canvas, button, Qt.KeyboardModifier.NoModifier, at(points[0]))
+    for a, b in zip(points, points[1:]):
+        for t in np.linspace(0, 1, 8)[1:]:
+            QTest.mouseMove(canvas, at((a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))))
+    QTest.mouseRelease(canvas, button, Qt.KeyboardModifier.NoModifier, at(points[-1]))
+
+
+def draw_and_wait(qtbot, window, points):
+    with qtbot.waitSignal(window.canvas.changed, timeout=2000):
+        stroke(qtbot, window.canvas, points)
+    qtbot.waitUntil(lambda: window.chart.winner() is not None, timeout=2000)
+
+
+def has_default_model():
+    return model_io.default_model_path().is_file()
+
+
+# ------------------------------------------------------------------ layout
+
+
+def test_title_and_four_panels_visible_together_on_1366x768(window):
+    assert window.windowTitle() == "DigitLab"
+    window.resize(1366, 740)
+    QTest.qWait(50)
+    frame = window.rect()
+    rects = {}
+    for dock in (window.draw_dock, window.output_dock, window.weights_dock, window.training_dock):
+        assert dock.isVisible() and not dock.isFloating()
+        rect = QRect(dock.mapTo(window, QPoint(0, 0)), dock.size())
+        assert frame.contains(rect), dock.objectName()
+        assert rect.width() >= 200 and rect.height() >= 150, (dock.objectName(), rect)
+        rects[dock.objectName()] = rect
+    names = list(rects)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not rects[a].intersects(rects[b]), (a, b)
+    # The noise test shares the hidden-neuron area as a tab.
+    assert window.noise_dock in window.tabifiedDockWidgets(window.weights_dock)
+    assert window.canvas.width() >= 200 and window.canvas.height() >= 200
+
+
+def test_every_control_has_a_tooltip(window):
+    controls = []
+    for kind in (QAbstractButton, QAbstractSpinBox, QAbstractSlider, QComboBox, QLineEdit):
+        controls += window.findChildren(kind)
+    controls = [c for c in controls if c.isVisibleTo(window) and not c.objectName().startswith("qt_")]
+    missing = [c for c in controls if not (c.toolTip() or (c.parent() and c.parent().toolTip()))]
+    assert not missing, [type(c).__name__ + ":" + getattr(c, "text", lambda: "")() for c in missing]
+    for action in window.findChildren(type(window.save_action)):
+        if action.text() and not action.isSeparator():
+            assert action.toolTip(), action.text()
+
+
+def test_status_bar_names_model_parameters_data_and_state(window):
+    text = window.model_label.text()
+    assert f"{window.display.n_parameters:,} parameters" in text
+    assert "sample" in window.data_label.text().lower()
+    assert window.state_label.text() == "idle"
+
+
+# Floating docks are top-level windows; the offscreen platform cannot raise() them.
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_reset_layout_brings_every_panel_back(window):
+    window.output_dock.hide()
+    window.training_dock.setFloating(True)
+    window.reset_layout_action.trigger()
+    QTest.qWait(20)
+    for dock in (window.draw_dock, window.output_dock, window.weights_dock, window.training_dock):
+        assert dock.isVisible() and not dock.isFloating()
+
+
+# -------------------------------------------------------------- prediction
+
+
+def test_empty_canvas_shows_draw_a_digit(random_window):
+    window = random_window
+    assert window.canvas.is_empty()
+    assert window.chart.winner() is None
+    assert "draw a digit" in " ".join(window.chart.headline()).lower()
+    assert window.preview.image() is None
+
+
+def test_strokes_change_the_prediction_and_the_preview(qtbot, random_window):
+    window = random_window
+    draw_and_wait(qtbot, window, [(0.5, 0.15), (0.5, 0.85)])
+    first_outputs = window.chart.displayed_values()
+    first_preview = window.preview.image()
+    assert first_preview is not None and first_preview.shape == (28, 28)
+    assert first_preview.max() == pytest.approx(1.0, abs=0.05)
+    np.testing.assert_allclose(first_outputs, window.display.predict(first_preview), rtol=1e-5, atol=1e-6)
+
+    with qtbot.waitSignal(window.canvas.changed, timeout=2000):
+        stroke(qtbot, window.canvas, [(0.2, 0.5), (0.8, 0.5)])
+    qtbot.waitUntil(lambda: not np.array_equal(window.preview.image(), first_preview), timeout=2000)
+    assert not np.allclose(window.chart.displayed_values(), first_outputs)
+    # The hidden-neuron outlines follow the drawing too.
+    assert window.weights_view.highlight_pens()
+
+
+def test_a_vertical_stroke_is_a_one_for_the_default_model(qtbot, window):
+    if not has_default_model():
+        pytest.skip("resources/default_model.npz is not there yet")
+    draw_and_wait(qtbot, window, [(0.5, 0.15), (0.5, 0.85)])
+    assert window.chart.winner() == 1
+
+
+def test_undo_and_clear_actions(qtbot, random_window):
+    window = random_window
+    draw_and_wait(qtbot, window, [(0.5, 0.15), (0.5, 0.85)])
+    with qtbot.waitSignal(window.canvas.changed, timeout=2000):
+        stroke(qtbot, window.canvas, [(0.2, 0.5), (0.8, 0.5)])
+    two_strokes = window.current_input()
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: not np.array_equal(window.current_input(), two_strokes), timeout=2000)
+    assert window.canvas.stroke_count() == 1
+    window.clear_action.trigger()
+    assert window.canvas.is_empty()
+    assert window.current_input() is None and window.chart.winner() is None
+
+
+def test_feed_noise_shows_the_noise_and_a_confident_answer(qtbot, random_window):
+    window = random_window
+    draw_and_wait(qtbot, window, [(0.5, 0.15), (0.5, 0.85)])
+    window.noise_actions["gaussian"].trigger()
+    expected = preprocess.noise_image("gaussian", np.random.default_rng(0))
+    np.testing.assert_array_equal(window.preview.image(), expected)
+    np.testing.assert_array_equal(window.current_input(), expected)
+    assert window.canvas.is_empty()
+    assert window.chart.winner() == int(np.argmax(window.display.predict(expected)))
+    QTest.qWait(50)  # the canvas's cleared signal must not wipe the noise
+    np.testing.assert_array_equal(window.preview.image(), expected)
+    # The toolbar button feeds uniform noise, with the next seed.
+    qtbot.mouseClick(window.noise_button, Qt.MouseButton.LeftButton)
+    np.testing.assert_array_equal(window.preview.image(), preprocess.noise_image("uniform", np.random.default_rng(1)))
+    assert "no digit" in window.statusBar().currentMessage()
+    assert set(window.noise_actions) == set(preprocess.NOISE_KINDS)
+
+
+# ---------------------------------------------------------------- training
+
+
+def test_training_one_epoch_grows_the_curves_and_changes_the_weight_images(qtbot, window):
+    panel = window.training_panel
+    panel.train_size_spin.setValue(1000)
+    panel.epochs_spin.setValue(1)
+    before = window.weights_view.mosaic(1).copy()
+    window.noise_actions["uniform"].trigger()  # something to predict while training
+    with qtbot.waitSignal(panel.runEnded, timeout=30_000):
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+        assert window.state_label.text() == "training"
+        assert not window.open_model_action.isEnabled()
+    assert panel.curves.batches() == 100 and panel.curves.epochs() == 1
+    after = window.weights_view.mosaic(1)
+    assert after.shape == before.shape and not np.allclose(after, before)
+    # The display network holds the trained weights and predicts with them.
+    np.testing.assert_array_equal(window.display.weights[0], panel.model().weights[0])
+    np.testing.assert_allclose(window.chart.displayed_values(), window.display.predict(window.current_input()),
+                               rtol=1e-5, atol=1e-6)
+    assert window.is_dirty() and window.state_label.text() == "idle"
+    assert window.open_model_action.isEnabled()
+    assert "*" in window.model_label.text()
+
+
+def test_pause_step_resume_and_stop_from_the_window(qtbot, window):
+    panel = window.training_panel
+    panel.epochs_spin.setValue(50)
+    snapshots = []
+    panel.snapshot.connect(snapshots.append)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(snapshots) > 0, timeout=10_000)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert window.state_label.text() == "paused"
+    qtbot.waitUntil(lambda: snapshots[-1].kind == "paused", timeout=10_000)
+    seen = snapshots[-1].samples_seen
+    qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: snapshots[-1].kind == "paused" and snapshots[-1].samples_seen == seen + 10,
+                    timeout=10_000)
+    # Snapshots reach the display network.
+    np.testing.assert_array_equal(window.display.weights[0], snapshots[-1].weights[0])
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert window.state_label.text() == "training"
+    with qtbot.waitSignal(panel.runEnded, timeout=10_000):
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert window.state_label.text() == "idle"
+
+
+def test_diverging_run_is_reported(qtbot, window):
+    panel = window.training_panel
+    panel.learning_rate_spin.setValue(100.0)
+    panel.cost_combo.setCurrentIndex(panel.cost_combo.findData("cross_entropy"))
+    panel.activation_combo.setCurrentIndex(panel.activation_combo.findData("relu"))
+    panel.hidden_edit.setText("64")
+    panel.epochs_spin.setValue(3)
+    panel.train_size_spin.setValue(2000)
+    with qtbot.waitSignal(panel.runEnded, timeout=30_000) as ended:
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    if ended.args[0].kind != "diverged":
+        pytest.skip("this run happened not to diverge")
+    assert window.errors and window.errors[-1][0] == "Training diverged"
+    assert all(np.isfinite(w).all() for w in window.display.weights)
+
+
+# ------------------------------------------------------------------- files
+
+
+def test_save_and_open_round_trip(qtbot, random_window, tmp_path):
+    window = random_window
+    path = tmp_path / "my-model.npz"
+    window.ask_save_path = lambda caption, file_filter, suggested: str(path)
+    window.save_as_action.trigger()
+    assert path.is_file()
+    saved = [w.copy() for w in window.display.weights]
+    assert window.model_name() == "my-model" and not window.is_dirty()
+
+    window.training_panel.seed_spin.setValue(99)
+    window.new_action.trigger()  # a different random network
+    assert not np.array_equal(window.display.weights[0], saved[0])
+
+    window.ask_open_path = lambda caption, file_filter: str(path)
+    window.open_model_action.trigger()
+    assert window.errors == []
+    for mine, theirs in zip(window.display.weights, saved):
+        np.testing.assert_array_equal(mine, theirs)
+    assert window.model_path() == path
+    np.testing.assert_array_equal(window.training_panel.model().weights[0], saved[0])
+    network, metadata = model_io.load_model(path)
+    assert metadata["name"] == "my-model" and "training" in metadata
+
+
+def test_saving_a_trained_model_keeps_its_history(qtbot, window, tmp_path):
+    panel = window.training_panel
+    panel.train_size_spin.setValue(500)
+    panel.epochs_spin.setValue(2)
+    with qtbot.waitSignal(panel.runEnded, timeout=30_000):
+        panel.start()
+    path = tmp_path / "trained.npz"
+    assert window.save_model_to(path)
+    network, metadata = model_io.load_model(path)
+    np.testing.assert_array_equal(network.weights[0], window.display.weights[0])
+    assert [e["epoch"] for e in metadata["history"]] == [1, 2]
+    assert metadata["data"] == "sample"
+    assert not window.is_dirty()
+
+
+def test_a_corrupt_model_file_shows_an_error_and_keeps_the_model(random_window, tmp_path):
+    window = random_window
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"PK\x03\x04 this is not really a zip archive")
+    before = [w.copy() for w in window.display.weights]
+    name = window.model_name()
+    assert not window.open_model_file(bad)
+    assert len(window.errors) == 1 and "broken.npz" in window.errors[0][1]
+    for mine, theirs in zip(window.display.weights, before):
+        np.testing.assert_array_equal(mine, theirs)
+    assert window.model_name() == name and window.isVisible()
+
+
+def test_a_file_that_is_not_an_image_shows_an_error(random_window, tmp_path):
+    window = random_window
+    fake = tmp_path / "digit.png"
+    fake.write_text("certainly not a PNG")
+    assert not window.open_image_file(str(fake))
+    assert len(window.errors) == 1 and "digit.png" in window.errors[0][1]
+    assert window.canvas.is_empty() and window.isVisible()
+
+
+def write_paper_digit(path, digit=7):
+    """A saved scan: dark ink on white paper, as a real PNG file."""
+    ink = draw_digit(digit, size=200, width=16)
+    paper = np.round(255 * (1 - ink)).astype(np.uint8)
+    image = QImage(paper.data, 200, 200, 200, QImage.Format.Format_Grayscale8).copy()
+    assert image.save(str(path))
+    return ink
+
+
+def test_open_image_detects_dark_ink_on_paper_and_classifies_it(qtbot, random_window, tmp_path):
+    window = random_window
+    path = tmp_path / "seven.png"
+    write_paper_digit(path)
+    window.ask_open_path = lambda caption, file_filter: str(path)
+    window.open_image_action.trigger()
+    assert window.errors == []
+    assert not window.canvas.is_empty() and window.canvas.has_background()
+    seen = window.preview.image()
+    # Ink became bright on a black field, centred as MNIST digits are.
+    assert seen.max() == pytest.approx(1.0, abs=0.05)
+    assert seen[0].max() == 0 and seen[:, 0].max() == 0
+    expected = preprocess.prepare(window.canvas.image())
+    np.testing.assert_allclose(seen, expected, atol=1e-6)
+    assert window.chart.winner() == int(np.argmax(window.display.predict(expected)))
+
+
+def test_a_dropped_image_file_is_classified(qtbot, window, tmp_path):
+    path = tmp_path / "dropped.png"
+    write_paper_digit(path, 7)
+    window.canvas.fileDropped.emit(str(path))
+    assert window.errors == [] and window.chart.winner() is not None
+    if has_default_model():
+        assert window.chart.winner() == 7
+
+
+def test_exports_write_real_files(qtbot, window, tmp_path):
+    panel = window.training_panel
+    panel.train_size_spin.setValue(300)
+    panel.epochs_spin.setValue(1)
+    with qtbot.waitSignal(panel.runEnded, timeout=30_000):
+        panel.start()
+    targets = {}
+
+    def ask(caption, file_filter, suggested):
+        targets[suggested] = tmp_path / suggested
+        return str(targets[suggested])
+
+    window.ask_save_path = ask
+    window.export_weights_action.trigger()
+    window.export_png_action.trigger()
+    window.export_csv_action.trigger()
+    assert window.errors == []
+    assert set(targets) == {"weights.png", "learning-curves.png", "learning-curves.csv"}
+    for name in ("weights.png", "learning-curves.png"):
+        assert not QImage(str(targets[name])).isNull()
+    lines = targets["learning-curves.csv"].read_text().splitlines()
+    assert lines[0].startswith("batch,loss") and len(lines) == 31
+
+
+# ------------------------------------------------------------------ closing
+
+
+def test_closing_mid_training_stops_the_thread_cleanly(qtbot, window):
+    panel = window.training_panel
+    panel.epochs_spin.setValue(100)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.curves.batches() > 0, timeout=10_000)
+    asked = []
+    window.ask_save_changes = lambda: asked.append(True) or "cancel"
+    assert not window.close()  # Cancel keeps the window and the run
+    assert window.isVisible() and panel.is_running() and asked
+    window.ask_save_changes = lambda: "discard"
+    assert window.close()
+    assert not panel.is_running()
+
+
+def test_closing_mid_training_can_save_the_model_first(qtbot, window, tmp_path):
+    panel = window.training_panel
+    panel.epochs_spin.setValue(100)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.curves.batches() > 5, timeout=10_000)
+    path = tmp_path / "while-training.npz"
+    window.ask_save_changes = lambda: "save"
+    window.ask_save_path = lambda caption, file_filter, suggested: str(path)
+    assert window.close()
+    assert not panel.is_running()
+    network, _ = model_io.load_model(path)
+    np.testing.assert_array_equal(network.weights[0], panel.model().weights[0])
+
+
+def test_closing_an_unchanged_window_asks_nothing(qtbot, random_window):
+    asked = []
+    random_window.ask_save_changes = lambda: asked.append(True) or "cancel"
+    assert random_window.close()
+    assert asked == []
+
+
+# ------------------------------------------------------------------ settings
+
+
+def test_settings_persist_across_two_windows(qtbot, tmp_path):
+    first = make_window(qtbot, Network.create(rng=np.random.default_rng(1)))
+    first.training_panel.learning_rate_spin.setValue(0.5)
+    first.training_panel.epochs_spin.setValue(3)
+    first.training_panel.hidden_edit.setText("24")
+    first.brush_slider.setValue(31)
+    first.output_dock.hide()
+    first.resize(1100, 650)
+    first.settings.setValue("last_model_path", str(tmp_path / "m.npz"))
+    assert first.close()
+    assert (tmp_path / "settings.ini").is_file()
+
+    second = make_window(qtbot, Network.create(rng=np.random.default_rng(1)))
+    try:
+        panel = second.training_panel
+        assert panel.learning_rate_spin.value() == 0.5
+        assert panel.epochs_spin.value() == 3
+        assert panel.hidden_edit.text() == "24"
+        assert second.brush_slider.value() == 31 and second.canvas.brush_size() == 31
+        assert not second.output_dock.isVisible()
+        assert second.settings.value("last_model_path") == str(tmp_path / "m.npz")
+    finally:
+        second.close()
+
+
+def test_about_names_version_licences_and_mnist_authors(qtbot, window):
+    window.about_action.trigger()
+    dialog = window.about_dialog()
+    assert dialog is not None and dialog.isVisible()
+    text = dialog.text()
+    from digitlab import __version__
+
+    for needle in (__version__, "MIT", "LGPL", "pyqtgraph", "NumPy", "BSD", "Yann LeCun", "Corinna Cortes",
+                   "Christopher J.C. Burges", "mnist", "1.1.0"):
+        assert needle in text, needle
+    dialog.close()
+
+
+# ------------------------------------------------------------------ download
+
+
+class _Server:
+    """A local HTTP server handing out files from a dict (404 for anything else)."""
+
+    def __init__(self, files):
+        files = dict(files)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = files.get(self.path.rsplit("/", 1)[-1])
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def small_mnist(tmp_path):
+    """Four small valid gzipped IDX files and the RemoteFile table describing them."""
+    sample = datasets.load_sample()
+    parts = {
+        "train-images-idx3-ubyte.gz": sample.train_images[:120],
+        "train-labels-idx1-ubyte.gz": sample.train_labels[:120],
+        "t10k-images-idx3-ubyte.gz": sample.val_images[:40],
+        "t10k-labels-idx1-ubyte.gz": sample.val_labels[:40],
+    }
+    folder = tmp_path / "served"
+    folder.mkdir()
+    contents, table = {}, []
+    for name, array in parts.items():
+        datasets.write_idx(folder / name, array)
+        data = (folder / name).read_bytes()
+        assert gzip.decompress(data)  # really gzipped
+        contents[name] = data
+        table.append(RemoteFile(name, len(data), hashlib.md5(data).hexdigest(),
+                                hashlib.sha256(data).hexdigest(), len(array)))
+    return contents, tuple(table)
+
+
+def test_download_full_mnist_offers_it_for_training(qtbot, window, small_mnist):
+    contents, table = small_mnist
+    server = _Server(contents)
+    try:
+        window.download_mirrors = (server.url,)
+        window.download_files = table
+        assert [window.training_panel.data_combo.itemData(i)
+                for i in range(window.training_panel.data_combo.count())] == ["sample"]
+        window.download_action.trigger()
+        dialog = window.download_dialog()
+        assert dialog is not None
+        qtbot.waitUntil(lambda: window.download_dialog() is None, timeout=20_000)
+    finally:
+        server.close()
+    assert window.errors == []
+    assert dialog.result_status()[0] == "ok"
+    combo = window.training_panel.data_combo
+    assert "mnist" in [combo.itemData(i) for i in range(combo.count())]
+    assert datasets.mnist_available()
+
+
+def test_a_failed_download_shows_an_error(qtbot, window, small_mnist):
+    _, table = small_mnist
+    server = _Server({})  # every file is missing: HTTP 404
+    try:
+        window.download_mirrors = (server.url,)
+        window.download_files = table
+        window.download_action.trigger()
+        qtbot.waitUntil(lambda: window.download_dialog() is None, timeout=20_000)
+    finally:
+        server.close()
+    assert len(window.errors) == 1 and window.errors[0][0] == "Download failed"
+    combo = window.training_panel.data_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["sample"]
