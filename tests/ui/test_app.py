@@ -1,0 +1,165 @@
+"""Application start-up and shutdown: in-process and as a real subprocess."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from digitlab.core import model_io
+from digitlab.core.network import Network
+from digitlab.ui import app as app_module
+from digitlab.ui import main_window
+
+app_module.keep_singletons_alive()
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_SETTINGS_PATH", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def recorded_windows(monkeypatch):
+    """Make run_app's window record errors instead of showing message boxes."""
+    windows = []
+
+    class RecordingWindow(main_window.MainWindow):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.errors = []
+            windows.append(self)
+
+        def show_error(self, title, text):
+            self.errors.append((title, text))
+
+        def ask_save_changes(self):
+            return "discard"
+
+    monkeypatch.setattr(main_window, "MainWindow", RecordingWindow)
+    return windows
+
+
+def test_singletons_survive_many_binding_calls(qapp):
+    app_module.keep_singletons_alive()
+    button = QPushButton()
+    for _ in range(20_000):  # each used to drop one reference to None on Python < 3.12
+        button.setEnabled(True)
+    assert sys.getrefcount(None) > 10_000
+    assert sys.getrefcount(True) > 10_000
+
+
+def test_create_application_names_the_app_and_sets_an_icon(qapp):
+    application = app_module.create_application([])
+    assert application is QApplication.instance()
+    assert application.applicationName() == "DigitLab"
+    assert application.organizationName() == "DigitLab"
+    assert not application.windowIcon().isNull()
+
+
+def test_run_app_quits_by_itself_after_the_delay(qapp, monkeypatch, recorded_windows):
+    monkeypatch.setenv("DIGITLAB_QUIT_AFTER_MS", "300")
+    assert app_module.run_app([]) == 0
+    assert len(recorded_windows) == 1
+    window = recorded_windows[0]
+    assert window.windowTitle() == "DigitLab"
+    assert not window.training_panel.is_running()
+
+
+def test_run_app_opens_the_model_given_with_dash_dash_model(qapp, monkeypatch, recorded_windows, tmp_path):
+    network = Network.create((784, 12, 10), rng=np.random.default_rng(4))
+    path = tmp_path / "small.npz"
+    model_io.save_model(path, network, {"name": "small"})
+    monkeypatch.setenv("DIGITLAB_QUIT_AFTER_MS", "200")
+    assert app_module.run_app(["--model", str(path)]) == 0
+    window = recorded_windows[0]
+    assert window.display.sizes == (784, 12, 10)
+    np.testing.assert_array_equal(window.display.weights[0], network.weights[0])
+    assert window.model_path() == path and window.errors == []
+
+
+def test_a_bad_model_argument_is_reported_and_the_window_still_opens(qapp, monkeypatch, recorded_windows, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    monkeypatch.setenv("DIGITLAB_QUIT_AFTER_MS", "300")
+    assert app_module.run_app(["--model", str(bad)]) == 0
+    window = recorded_windows[0]
+    assert len(window.errors) == 1 and "bad.npz" in window.errors[0][1]
+    assert window.model_path() is None
+
+
+def test_bad_quit_delay_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("DIGITLAB_QUIT_AFTER_MS", "soon")
+    with pytest.raises(SystemExit, match="DIGITLAB_QUIT_AFTER_MS"):
+        app_module.run_app([])
+
+
+def run_python(code, tmp_path, quit_after_ms):
+    env = dict(os.environ)
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        DIGITLAB_QUIT_AFTER_MS=str(quit_after_ms),
+        DIGITLAB_SETTINGS_PATH=str(tmp_path / "sub-settings.ini"),
+        DIGITLAB_DATA_DIR=str(tmp_path / "data"),
+        PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=90)
+
+
+def test_the_app_starts_and_exits_with_code_zero_in_a_real_process(tmp_path):
+    result = run_python(
+        """
+        import sys
+        from digitlab.ui.app import run_app
+        sys.exit(run_app([]))
+        """,
+        tmp_path,
+        500,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "sub-settings.ini").is_file()  # settings were saved on the way out
+
+
+def test_quitting_during_training_stops_the_thread_cleanly(tmp_path):
+    # A window that starts a long run as soon as it is shown; the quit timer
+    # ends the app mid-run. A QThread destroyed while running would abort (134).
+    result = run_python(
+        """
+        import sys
+        from PySide6.QtCore import QTimer
+        from digitlab.ui import main_window
+        from digitlab.ui.app import run_app
+
+        class TrainingWindow(main_window.MainWindow):
+            def showEvent(self, event):
+                super().showEvent(event)
+                self.training_panel.epochs_spin.setValue(100)
+                QTimer.singleShot(0, self.training_panel.start)
+
+            def ask_save_changes(self):
+                return "discard"
+
+            def closeEvent(self, event):
+                print("running at close", self.training_panel.is_running(), flush=True)
+                super().closeEvent(event)
+
+        main_window.MainWindow = TrainingWindow
+        code = run_app([])
+        print("exit", code, flush=True)
+        sys.exit(code)
+        """,
+        tmp_path,
+        1500,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "running at close True" in result.stdout
+    assert "exit 0" in result.stdout
+    assert "QThread" not in result.stderr
