@@ -19,8 +19,9 @@ import numpy as np
 
 from digitlab.core.network import Network
 
-#: Weights larger than this mean the run has blown up even if the loss is finite.
-EXPLODED_WEIGHT = 1e6
+#: Weights larger than this mean the run has blown up even if the loss is finite
+#: (a healthy MNIST network keeps its weights within about +-10).
+EXPLODED_WEIGHT = 1e4
 
 
 @dataclass(frozen=True)

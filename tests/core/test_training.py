@@ -1,0 +1,150 @@
+"""The training generator: learning, reproducibility, steering, divergence."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from digitlab.core.datasets import load_sample
+from digitlab.core.network import Network
+from digitlab.core.training import TrainingConfig, TrainingControl, TrainingData, train
+
+
+@pytest.fixture(scope="module")
+def sample():
+    split = load_sample()
+    return TrainingData(split.train_images, split.train_labels, split.val_images, split.val_labels)
+
+
+def new_net(seed=0, **kwargs):
+    return Network.create(rng=np.random.default_rng(seed), **kwargs)
+
+
+def run(net, data, control=None, **config):
+    return list(train(net, data, TrainingConfig(**config), control, min_interval=0))
+
+
+def test_two_epochs_learn_the_sample(sample):
+    net = new_net()
+    records = run(net, sample, epochs=2, train_size=3000)
+    epochs = [r.epoch_stats for r in records if r.kind == "epoch"]
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert epochs[-1].val_accuracy > 0.8
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert records[-1].kind == "finished"
+    # every batch's loss is reported exactly once, in some record
+    losses = np.concatenate([r.batch_losses for r in records])
+    assert len(losses) == 2 * 300
+    assert records[-1].samples_seen == 6000
+
+
+def test_records_carry_read_only_copies(sample):
+    net = new_net()
+    record = next(r for r in train(net, sample, TrainingConfig(epochs=1, train_size=100), min_interval=0))
+    assert not np.shares_memory(record.weights[0], net.weights[0])
+    with pytest.raises(ValueError):
+        record.weights[0][0, 0] = 1.0
+    with pytest.raises(ValueError):
+        record.batch_losses[0] = 1.0
+
+
+def test_same_seed_gives_bit_identical_weights(sample):
+    nets = [new_net(seed=3) for _ in range(3)]
+    for net, seed in zip(nets, (7, 7, 8)):
+        run(net, sample, epochs=1, train_size=1000, seed=seed, momentum=0.5)
+    assert np.array_equal(nets[0].parameters, nets[1].parameters)
+    assert not np.array_equal(nets[0].parameters, nets[2].parameters)
+
+
+def test_pause_step_resume_and_stop_from_another_thread(sample):
+    net = new_net()
+    control = TrainingControl()
+    control.pause()
+    records = []
+    loop = threading.Thread(
+        target=lambda: records.extend(
+            train(net, sample, TrainingConfig(epochs=50, train_size=500), control, min_interval=0)
+        )
+    )
+    loop.start()
+    wait_for(lambda: len(records) == 1)
+    assert records[0].kind == "paused" and records[0].samples_seen == 0
+    control.step()
+    wait_for(lambda: len(records) > 1 and records[-1].kind == "paused")
+    assert records[-1].samples_seen == 10  # exactly one mini-batch
+    assert sum(len(r.batch_losses) for r in records) == 1
+    control.resume()
+    wait_for(lambda: any(r.kind == "epoch" for r in records))
+    control.stop()
+    loop.join(timeout=10)
+    assert not loop.is_alive()
+    assert records[-1].kind == "stopped"
+    assert records[-1].epoch < 49
+
+
+def test_stop_wakes_a_paused_loop(sample):
+    control = TrainingControl()
+    control.pause()
+    records = []
+    loop = threading.Thread(target=lambda: records.extend(train(new_net(), sample, TrainingConfig(), control)))
+    loop.start()
+    wait_for(lambda: records)
+    control.stop()
+    loop.join(timeout=10)
+    assert [r.kind for r in records] == ["paused", "stopped"]
+
+
+def test_learning_rate_change_applies_from_the_next_batch(sample):
+    control = TrainingControl()
+    net = new_net()
+    seen = []
+    for record in train(net, sample, TrainingConfig(epochs=1, train_size=200, learning_rate=3.0), control, 0):
+        seen.append(record.learning_rate)
+        if len(seen) == 3:
+            control.set_hyperparameters(learning_rate=0.5)
+    assert seen[:3] == [3.0, 3.0, 3.0]
+    assert seen[3] == 0.5 and seen[-1] == 0.5
+    with pytest.raises(ValueError, match="batch_size"):
+        control.set_hyperparameters(batch_size=3)
+
+
+def test_divergence_stops_and_restores_the_last_good_weights(sample):
+    net = new_net(activation="relu", cost="cross_entropy")
+    records = run(net, sample, epochs=3, learning_rate=1e3, train_size=500)
+    last = records[-1]
+    assert last.kind == "diverged"
+    assert "diverged" in last.message and "learning rate" in last.message
+    assert np.all(np.isfinite(net.parameters))
+    assert np.max(np.abs(net.parameters)) <= 1e4
+    np.testing.assert_array_equal(net.parameters, np.concatenate([np.ravel(a) for a in last.weights + last.biases]))
+
+
+def test_shuffled_labels_are_memorised_but_do_not_generalise(sample):
+    net = Network.create((784, 256, 10), "relu", "cross_entropy", rng=np.random.default_rng(0))
+    records = run(net, sample, epochs=25, train_size=300, shuffle_labels=True,
+                  learning_rate=0.05, batch_size=10, momentum=0.9)
+    stats = [r.epoch_stats for r in records if r.kind == "epoch"][-1]
+    assert stats.train_accuracy > 0.9  # it memorised the random labels
+    assert stats.val_accuracy < 0.2  # and learned nothing about digits
+
+
+def test_train_size_subset_is_seeded(sample):
+    first = run(new_net(), sample, epochs=1, train_size=123, seed=5)
+    assert first[-1].samples_seen == 123
+    assert first[-1].batches_per_epoch == 13
+
+
+@pytest.mark.parametrize("bad", [dict(learning_rate=0), dict(batch_size=0), dict(epochs=0),
+                                 dict(momentum=1.0), dict(weight_decay=-1), dict(train_size=0)])
+def test_bad_configs_are_refused(sample, bad):
+    with pytest.raises(ValueError):
+        next(train(new_net(), sample, TrainingConfig(**bad)))
+
+
+def wait_for(condition, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
