@@ -30,8 +30,6 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitlab.ui import style
 
-# PySide6 6.12 on Python < 3.12 drops references to None/True; see style.guard_refcount_bug.
-style.guard_refcount_bug()
 
 #: Side of the logical drawing square; :meth:`DrawingCanvas.image` has this shape.
 LOGICAL_SIZE = 280

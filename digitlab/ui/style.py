@@ -7,9 +7,6 @@ data colours from here (so the same thing has the same colour everywhere).
 
 from __future__ import annotations
 
-import sys
-
-from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QPalette  # PySide6 before pyqtgraph: picks the binding
 
 import numpy as np
@@ -29,47 +26,6 @@ POSITIVE_COLOR = "#b2182b"
 
 _configured = False
 _diverging: pg.ColorMap | None = None
-_SINGLETON_GUARD = 1 << 60
-_ALREADY_RAISED = 1 << 50
-
-
-def guard_refcount_bug() -> bool:
-    """Keep a PySide6 reference-count bug from crashing Python 3.10/3.11.
-
-    PySide6 6.12.0's abi3 wheels return ``None``, ``True`` and ``False``
-    without taking a new reference: every void method (``label.setText``)
-    lowers ``None``'s count by one and every ``signal.emit()`` lowers
-    ``True``'s. From Python 3.12 on these objects are immortal and nothing
-    happens; on older Pythons their counts start at a few thousand, so a live
-    chart aborts the process within seconds ("Fatal Python error:
-    none_dealloc" / "bool_dealloc"). When the leak is detected, the counts of
-    these singletons are raised by 2**60, which makes them effectively
-    immortal as on 3.12.
-
-    Returns True when the workaround is in effect. Safe to call repeatedly.
-    """
-    if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
-        return False
-    if sys.getrefcount(None) > _ALREADY_RAISED:
-        return True  # raised already (here, or by digitlab.ui.app.keep_singletons_alive)
-    probe = QPointF()
-    before = sys.getrefcount(None)
-    for _ in range(8):
-        probe.setX(0.0)
-    if sys.getrefcount(None) >= before:
-        return False  # this PySide6 build counts references correctly
-    import ctypes
-
-    # The objects CPython 3.12 makes immortal, small cached ints included.
-    singletons = [None, True, False, NotImplemented, Ellipsis, (), "", b"", *range(-5, 257)]
-    for singleton in singletons:
-        # ob_refcnt is the first field of every CPython object.
-        ctypes.c_ssize_t.from_address(id(singleton)).value += _SINGLETON_GUARD
-    return True
-
-
-# At import: every DigitLab widget imports this module before calling Qt.
-guard_refcount_bug()
 
 
 def configure_pyqtgraph() -> None:

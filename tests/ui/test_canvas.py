@@ -217,7 +217,7 @@ def test_drop_of_a_file_url_emits_its_path(canvas, qtbot, tmp_path):
     path.write_bytes(b"not really a png; the main window reads it")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, LEFT, NO_MOD)
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, LEFT, NO_MOD)
     QApplication.sendEvent(canvas, enter)
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, LEFT, NO_MOD)
@@ -229,7 +229,7 @@ def test_drop_of_a_file_url_emits_its_path(canvas, qtbot, tmp_path):
 def test_drag_without_a_file_is_refused(canvas):
     mime = QMimeData()
     mime.setText("just text")
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, LEFT, NO_MOD)
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, LEFT, NO_MOD)
     QApplication.sendEvent(canvas, enter)
     assert not enter.isAccepted()
 
