@@ -9,13 +9,13 @@ everything else, ready for :func:`digitlab.core.preprocess.to_grayscale`.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QImage, QImageReader
 
+from digitlab.core.fileio import write_bytes_atomically
 from digitlab.core.preprocess import InvalidImageError
 
 __all__ = [
@@ -221,7 +221,7 @@ def write_png(path: str | os.PathLike, array: np.ndarray) -> None:
     path = Path(path)
     data = _encode_png(array_to_qimage(array), path)
     try:
-        _write_atomically(path, data)
+        write_bytes_atomically(path, data)
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise ImageWriteError(f"{path}: cannot write ({reason.lower()})") from None
@@ -236,35 +236,3 @@ def _encode_png(image: QImage, path: Path) -> bytes:
     if not saved:
         raise ImageWriteError(f"{path}: Qt could not encode the image as PNG")
     return bytes(encoded.data())
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temp_name = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    # os.open with mode 0o666 honours the umask, so the picture gets the
-    # usual permissions (tempfile.mkstemp would make it private, 0o600).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    handle = os.open(temp_name, flags, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open folders."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -20,15 +20,14 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import tempfile
 import zlib
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
+from digitlab.core.fileio import atomic_output
 from digitlab.paths import resource, user_data_dir
 
 __all__ = [
@@ -260,7 +259,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
     data = np.ascontiguousarray(array, dtype=dtype).tobytes()
     try:
-        with _atomic_output(path) as out:
+        with atomic_output(path) as out:
             if path.name.endswith(".gz"):
                 # mtime=0: identical data gives identical bytes (reproducible files).
                 with gzip.GzipFile(filename=path.name, mode="wb", fileobj=out, mtime=0) as gz:
@@ -271,24 +270,6 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
                 out.write(data)
     except OSError as err:
         raise IdxError(path, f"cannot write: {err.strerror or _one_line(err)}") from None
-
-
-@contextmanager
-def _atomic_output(path: Path) -> Iterator[BinaryIO]:
-    """Yield a temp file beside ``path``; fsync it and move it into place on success."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp makes owner-only files; data files are ordinary documents.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
 
 
 # ---------------------------------------------------------------------------
