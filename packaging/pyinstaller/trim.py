@@ -27,8 +27,8 @@ Entry = tuple[str, str, str]  # (destination inside the bundle, source path, typ
 # use (downloads go through urllib); eglfs/linuxfb/vnc/vkkhrdisplay are for
 # screens without a window system; the gtk3 theme needs GTK, which is not
 # bundled; svg support needs QtSvg, which is excluded (the icons are PNGs);
-# TIFF, TGA and WBMP are not formats anyone draws a digit in (PNG, JPEG,
-# BMP, GIF and WebP stay). Wayland: the native plugin and its decorations
+# TGA and WBMP are not formats anyone draws a digit in (PNG, JPEG, BMP,
+# GIF, TIFF and WebP stay: digitlab.imageio promises them). Wayland: the native plugin and its decorations
 # cost ~3 MB (with QtSvg for the Adwaita title bar) and every Wayland
 # desktop runs X11 apps through XWayland, which Qt falls back to; that
 # keeps the .deb under its 150 MB budget.
@@ -50,7 +50,6 @@ UNUSED_QT_PARTS = (
     "/plugins/imageformats/qsvg",
     "/plugins/wayland-",
     "/plugins/platforms/libqwayland",
-    "/plugins/imageformats/libqtiff",
     "/plugins/imageformats/libqtga",
     "/plugins/imageformats/libqwbmp",
 )
