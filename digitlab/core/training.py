@@ -63,7 +63,11 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class EpochStats:
-    """Measurements at the end of one epoch (``epoch`` counts from 1)."""
+    """Measurements at the end of one epoch (``epoch`` counts from 1).
+
+    ``seconds`` is the time spent on the epoch's mini-batches, without the
+    evaluation on the training and validation sets that follows.
+    """
 
     epoch: int
     seconds: float
@@ -179,6 +183,8 @@ class TrainingControl:
 
     def must_wait(self) -> bool:
         """True if the loop should pause before the next batch (loop side)."""
+        if not self._paused:  # unlocked read of a bool: the common case costs nothing
+            return False
         with self._condition:
             if self._stop or not self._paused:
                 return False
@@ -272,10 +278,15 @@ def train(
              "weight_decay": config.weight_decay}
 
     state = _LoopState(network)
+    targets = eye[labels]
     for epoch in range(config.epochs):
         epoch_start = time.perf_counter()
         epoch_x = train_x if train_x is not None else _augmented_inputs(images, rng)
+        # One gather per epoch into shuffled copies; each batch is then a cheap
+        # slice (a view) instead of a fancy-indexed copy.
         order = rng.permutation(n)
+        shuffled_x, shuffled_targets = epoch_x[order], targets[order]
+        size = config.batch_size
         for batch in range(batches_per_epoch):
             if control.must_wait():
                 yield state.record("paused", epoch, batch, batches_per_epoch, hyper)
@@ -285,9 +296,9 @@ def train(
                 yield state.record("stopped", epoch, batch, batches_per_epoch, hyper)
                 return
             hyper.update(control.take_hyperparameters())
-            idx = order[batch * config.batch_size : (batch + 1) * config.batch_size]
-            loss = network.train_step(epoch_x[idx], eye[labels[idx]], **hyper)
-            state.note_batch(loss, len(idx))
+            start = batch * size
+            loss = network.train_step(shuffled_x[start : start + size], shuffled_targets[start : start + size], **hyper)
+            state.note_batch(loss, min(size, n - start))
             if not math.isfinite(loss):
                 yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, "the loss became " + str(loss))
                 return
@@ -297,13 +308,14 @@ def train(
                     yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, problem)
                     return
                 yield state.record("batch", epoch, batch + 1, batches_per_epoch, hyper)
+        train_seconds = time.perf_counter() - epoch_start
         problem = state.check_weights()
         if problem:
             yield state.diverged(epoch, batches_per_epoch, batches_per_epoch, hyper, problem)
             return
         train_loss, train_acc = network.evaluate(epoch_x, labels)
         val_loss, val_acc = network.evaluate(val_x, val_labels)
-        stats = EpochStats(epoch + 1, time.perf_counter() - epoch_start, train_loss, train_acc, val_loss, val_acc)
+        stats = EpochStats(epoch + 1, train_seconds, train_loss, train_acc, val_loss, val_acc)
         yield state.record("epoch", epoch, batches_per_epoch, batches_per_epoch, hyper, stats)
     yield state.record("finished", config.epochs - 1, batches_per_epoch, batches_per_epoch, hyper)
 
