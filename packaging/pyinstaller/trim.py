@@ -22,36 +22,34 @@ from pathlib import PurePosixPath
 
 Entry = tuple[str, str, str]  # (destination inside the bundle, source path, typecode)
 
-# Destination paths under PySide6's Qt folder that the app never loads. The
-# text is English; tls/network plugins serve QtNetwork, which the app does not
-# use (downloads go through urllib); eglfs/linuxfb/vnc/vkkhrdisplay are for
-# screens without a window system; the gtk3 theme needs GTK, which is not
-# bundled; svg support needs QtSvg, which is excluded (the icons are PNGs);
-# TGA and WBMP are not formats anyone draws a digit in (PNG, JPEG, BMP,
-# GIF, TIFF and WebP stay: digitlab.imageio promises them). Wayland: the native plugin and its decorations
-# cost ~3 MB (with QtSvg for the Adwaita title bar) and every Wayland
-# desktop runs X11 apps through XWayland, which Qt falls back to; that
-# keeps the .deb under its 150 MB budget.
-UNUSED_QT_PARTS = (
-    "/translations/",
-    "/plugins/tls/",
-    "/plugins/networkinformation/",
-    "/plugins/generic/",
-    "/plugins/platforminputcontexts/",
-    "/plugins/egldeviceintegrations/",
-    "/plugins/platforms/libqeglfs",
-    "/plugins/platforms/libqlinuxfb",
-    "/plugins/platforms/libqvnc",
-    "/plugins/platforms/libqminimalegl",
-    "/plugins/platforms/libqvkkhrdisplay",
-    "/plugins/platformthemes/libqgtk3",
-    "/plugins/iconengines/libqsvgicon",
-    "/plugins/imageformats/libqsvg",
-    "/plugins/imageformats/qsvg",
-    "/plugins/wayland-",
-    "/plugins/platforms/libqwayland",
-    "/plugins/imageformats/libqtga",
-    "/plugins/imageformats/libqwbmp",
+# Paths under PySide6/ (Qt/plugins/... on Linux and macOS, plugins/... on
+# Windows) that the app never loads, as regular expressions on the bundle
+# path. Why each goes:
+# - translations: the app's text is English;
+# - tls, networkinformation: they serve QtNetwork, which the app does not use
+#   (downloads go through urllib);
+# - generic, platforminputcontexts, egldeviceintegrations and the eglfs,
+#   linuxfb, vnc, minimalegl, vkkhrdisplay platforms: touch screens, input
+#   methods and screens without a window system;
+# - the gtk3 theme: needs GTK, which is not bundled;
+# - svg icon engine and image format: need QtSvg, which is excluded (the
+#   app's icons are PNGs);
+# - TGA, WBMP image formats: nobody draws a digit in them (PNG, JPEG, BMP,
+#   GIF, TIFF and WebP stay: digitlab.imageio promises them);
+# - Wayland: the native plugin and its decorations cost ~3 MB (with QtSvg
+#   for the Adwaita title bar); every Wayland desktop runs X11 apps through
+#   XWayland, which Qt falls back to. That keeps the .deb under 150 MiB.
+UNUSED_QT_PATTERNS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"/translations/",
+        r"/plugins/(tls|networkinformation|generic|platforminputcontexts|egldeviceintegrations)/",
+        r"/plugins/platforms/(lib)?q(eglfs|linuxfb|vnc|minimalegl|vkkhrdisplay|wayland)",
+        r"/plugins/platformthemes/(lib)?qgtk3",
+        r"/plugins/iconengines/(lib)?qsvgicon",
+        r"/plugins/imageformats/(lib)?q(svg|tga|wbmp)\.",
+        r"/plugins/wayland-",
+    )
 )
 
 # Libraries every Linux desktop has, which must come from the system (the
@@ -76,9 +74,9 @@ def _posix(dest: str) -> str:
 
 
 def is_unused_qt_file(dest: str) -> bool:
-    """True for a bundle path under a Qt folder that UNUSED_QT_PARTS names."""
+    """True for a path under PySide6/ that UNUSED_QT_PATTERNS names."""
     path = _posix(dest)
-    return "/Qt" in path and any(part in path for part in UNUSED_QT_PARTS)
+    return "/PySide6/" in path and any(pattern.search(path) for pattern in UNUSED_QT_PATTERNS)
 
 
 def is_system_library(dest: str) -> bool:
