@@ -1,0 +1,388 @@
+"""``digitlab bench``: how fast DigitLab trains and answers, and how well the shipped model reads.
+
+Everything is measured in one run, on this machine, each timing as the
+median of several repeats (``quick``: fewer), and compared with a target:
+
+- one training epoch over the 10,000 bundled digits at batch sizes 10, 32 and
+  128, with DigitLab's own loop (:func:`digitlab.core.training.train`) and, for
+  comparison, with :func:`reference_epoch`: the textbook vectorised NumPy loop
+  in about 25 lines. Only the batch loop is timed, not the accuracy
+  measurement that ends each epoch (reported on its own row);
+- one full-batch gradient step over all 10,000 digits (the floor: no Python
+  overhead per batch left);
+- a forward pass of one image with every layer's activations, and
+  :func:`digitlab.core.preprocess.prepare` of a 280x280 canvas drawing: what
+  the window does for every pen movement;
+- which BLAS NumPy uses and with how many threads (threadpoolctl);
+- the shipped model's accuracy on the official MNIST test set (when it is at
+  ``../shared/data/mnist-official-test`` or ``$DIGITLAB_MNIST_TEST_DIR``) and
+  on digits drawn with :mod:`digitlab.core.drawing` as users draw them;
+- with ``ui=True``, the window's own measurements from
+  :mod:`digitlab.ui.bench_ui` (event-loop stalls while training, stroke to
+  prediction latency).
+
+Timings vary with the machine and its load; they are reported, never
+asserted in tests.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+import timeit
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from digitlab import __version__
+from digitlab.core import datasets, drawing, preprocess
+from digitlab.core.model_io import load_default_model
+from digitlab.core.network import Network
+from digitlab.core.training import TrainingConfig, TrainingControl, TrainingData, train
+
+#: Epoch-time targets in seconds, by batch size.
+EPOCH_TARGETS = {10: 0.07, 32: 0.035, 128: 0.025}
+FORWARD_TARGET_US = 50.0
+PREPARE_TARGET_MS = 2.0
+TEST_ACCURACY_TARGET = 0.92
+DRAWN_ACCURACY_TARGET = 0.95
+#: Drawn digits scored for the accuracy row (fixed seed: the same digits every run).
+DRAWN_COUNT = 1000
+DRAWN_SEED = 2024
+_REPO_TEST_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist-official-test"
+
+Row = dict
+
+
+def _row(name: str, value, unit: str, target: str | None = None, ok: bool | None = None, note: str = "") -> Row:
+    return {"name": name, "value": value, "unit": unit, "target": target, "ok": ok, "note": note}
+
+
+# ---------------------------------------------------------------------------
+# The reference loop
+# ---------------------------------------------------------------------------
+
+
+def reference_epoch(
+    x: np.ndarray, labels: np.ndarray, batch_size: int, rng: np.random.Generator,
+    sizes=(784, 16, 16, 10), learning_rate: float = 3.0,
+) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+    """One epoch of the textbook vectorised NumPy loop (sigmoid, MSE).
+
+    No flat buffers, no in-place tricks: what a learner would write after
+    Nielsen's chapter 2, vectorised over the mini-batch, in float32.
+
+    Returns
+    -------
+    seconds : float
+        Duration of the batch loop.
+    weights, biases : list of numpy.ndarray
+        The trained parameters (so a test can check that it really learns).
+    """
+    weights = [(rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(np.float32)
+               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(n_out, dtype=np.float32) for n_out in sizes[1:]]
+    targets = np.eye(sizes[-1], dtype=np.float32)[labels]
+    order = rng.permutation(len(labels))
+    start = time.perf_counter()
+    for first in range(0, len(labels), batch_size):
+        batch = order[first : first + batch_size]
+        activations = [x[batch]]
+        for w, b in zip(weights, biases):
+            activations.append(1 / (1 + np.exp(-(activations[-1] @ w.T + b))))
+        out = activations[-1]
+        delta = (out - targets[batch]) * out * (1 - out)
+        step = np.float32(learning_rate / len(batch))
+        for layer in range(len(weights) - 1, -1, -1):
+            grad_w, grad_b = delta.T @ activations[layer], delta.sum(axis=0)
+            if layer > 0:
+                a = activations[layer]
+                delta = (delta @ weights[layer]) * a * (1 - a)
+            weights[layer] -= step * grad_w
+            biases[layer] -= step * grad_b
+    return time.perf_counter() - start, weights, biases
+
+
+# ---------------------------------------------------------------------------
+# Our loop
+# ---------------------------------------------------------------------------
+
+
+class _BatchClock(TrainingControl):
+    """A control that notes the time as each mini-batch is about to start.
+
+    :func:`train` asks its control before every batch whether to pause; the
+    spacing of those calls times the batch loop alone, without the setup and
+    the accuracy measurement at the end of the epoch.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def must_wait(self) -> bool:
+        self.times.append(time.perf_counter())
+        return super().must_wait()
+
+    def loop_seconds(self) -> float:
+        """The batch loop's duration; the last batch is counted at the mean batch time."""
+        batches = len(self.times)
+        if batches < 2:
+            return float("nan")
+        return (self.times[-1] - self.times[0]) * batches / (batches - 1)
+
+
+def our_epoch(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int) -> tuple[float, float]:
+    """One epoch of :func:`digitlab.core.training.train` (sigmoid, MSE, lr 3).
+
+    Returns
+    -------
+    loop_seconds : float
+        The batch loop alone.
+    epoch_seconds : float
+        The whole epoch as the training reports it, with the accuracy on the
+        training and (one-digit) validation sets measured at its end.
+    """
+    network = Network.create(rng=np.random.default_rng(seed))
+    data = TrainingData(images, labels, images[:1], labels[:1])
+    config = TrainingConfig(learning_rate=3.0, batch_size=batch_size, epochs=1, seed=seed)
+    clock = _BatchClock()
+    epoch_seconds = float("nan")
+    for record in train(network, data, config, control=clock, min_interval=float("inf")):
+        if record.kind == "epoch":
+            epoch_seconds = record.epoch_stats.seconds
+    return clock.loop_seconds(), epoch_seconds
+
+
+def _median(values) -> float:
+    return float(statistics.median(values))
+
+
+def _epoch_rows(images, labels, repeats: int) -> list[Row]:
+    x = datasets.to_inputs(images)
+    rows = []
+    for batch_size, target in EPOCH_TARGETS.items():
+        ours, whole, reference = [], [], []
+        for repeat in range(repeats):
+            loop, epoch = our_epoch(images, labels, batch_size, seed=repeat)
+            ours.append(loop)
+            whole.append(epoch)
+            reference.append(reference_epoch(x, labels, batch_size, np.random.default_rng(repeat))[0])
+        mine = _median(ours)
+        rows.append(_row(f"epoch of 10,000, batch {batch_size} (DigitLab)", mine, "s",
+                         f"<= {target:g} s", mine <= target))
+        rows.append(_row(f"epoch of 10,000, batch {batch_size} (plain NumPy reference)",
+                         _median(reference), "s", note="for comparison"))
+        rows.append(_row(f"epoch of 10,000, batch {batch_size}, with end-of-epoch accuracy",
+                         _median(whole), "s", note="as the training reports it"))
+    return rows
+
+
+def _full_batch_row(images, labels, repeats: int) -> Row:
+    network = Network.create(rng=np.random.default_rng(0))
+    x = datasets.to_inputs(images)
+    targets = datasets.one_hot(labels)
+    times = timeit.repeat(lambda: network.train_step(x, targets, 3.0), number=1, repeat=max(repeats, 3))
+    return _row("full-batch gradient step over 10,000", _median(times), "s", note="floor: no per-batch overhead")
+
+
+# ---------------------------------------------------------------------------
+# Latency
+# ---------------------------------------------------------------------------
+
+
+def _latency_rows(repeats: int) -> list[Row]:
+    network = Network.create(rng=np.random.default_rng(0))
+    image = np.random.default_rng(1).random(784, dtype=np.float32)
+    number = 200 if repeats < 3 else 2000
+    forward = min(timeit.repeat(lambda: network.forward(image), number=number, repeat=max(repeats, 3))) / number
+    forward_us = forward * 1e6
+    canvas = drawing.draw_digit(3, size=280, width=20)
+    number = 20 if repeats < 3 else 100
+    prepare = min(timeit.repeat(lambda: preprocess.prepare(canvas), number=number, repeat=max(repeats, 3))) / number
+    prepare_ms = prepare * 1e3
+    return [
+        _row("forward pass, one image, all activations", forward_us, "us",
+             f"< {FORWARD_TARGET_US:g} us", forward_us < FORWARD_TARGET_US, "best of repeats"),
+        _row("prepare a 280x280 canvas drawing", prepare_ms, "ms",
+             f"< {PREPARE_TARGET_MS:g} ms", prepare_ms < PREPARE_TARGET_MS, "best of repeats"),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Accuracy of the shipped model
+# ---------------------------------------------------------------------------
+
+
+def official_test_dir() -> Path | None:
+    """The official MNIST test set's folder, if it is present."""
+    override = os.environ.get("DIGITLAB_MNIST_TEST_DIR")
+    candidates = [Path(override)] if override else []
+    candidates.append(_REPO_TEST_DIR)
+    for candidate in candidates:
+        if candidate.is_dir() and "t10k-images" in datasets.find_mnist_files(candidate):
+            return candidate
+    return None
+
+
+def drawn_digit_inputs(count: int = DRAWN_COUNT, seed: int = DRAWN_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Digits drawn as users draw them, prepared as the window prepares the canvas.
+
+    Returns
+    -------
+    inputs : numpy.ndarray
+        float32 (count, 784).
+    labels : numpy.ndarray
+        uint8 (count,).
+    """
+    images, labels = drawing.random_drawn_digits(np.random.default_rng(seed), count)
+    inputs = np.stack([preprocess.prepare(image).reshape(-1) for image in images])
+    return inputs, labels
+
+
+def drawn_accuracy(network: Network, count: int = DRAWN_COUNT, seed: int = DRAWN_SEED) -> float:
+    """Share of :func:`drawn_digit_inputs` that ``network`` reads right."""
+    inputs, labels = drawn_digit_inputs(count, seed)
+    return float(np.mean(network.predict(inputs).argmax(axis=1) == labels))
+
+
+def _accuracy_rows(quick: bool) -> list[Row]:
+    network, _ = load_default_model()
+    rows = []
+    test_dir = official_test_dir()
+    if test_dir is None:
+        rows.append(_row("default model, official MNIST test set", None, "%",
+                         f">= {100 * TEST_ACCURACY_TARGET:g}%", None,
+                         "skipped: test set not found (set DIGITLAB_MNIST_TEST_DIR)"))
+    else:
+        images, labels = datasets.load_test_set(test_dir)
+        _, accuracy = network.evaluate(datasets.to_inputs(images), labels)
+        rows.append(_row(f"default model, official MNIST test set ({len(labels)})", 100 * accuracy, "%",
+                         f">= {100 * TEST_ACCURACY_TARGET:g}%", accuracy >= TEST_ACCURACY_TARGET))
+    count = 200 if quick else DRAWN_COUNT
+    accuracy = drawn_accuracy(network, count)
+    rows.append(_row(f"default model, drawn digits ({count})", 100 * accuracy, "%",
+                     f">= {100 * DRAWN_ACCURACY_TARGET:g}%", accuracy >= DRAWN_ACCURACY_TARGET))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# The window's measurements
+# ---------------------------------------------------------------------------
+
+
+def _ui_rows(quick: bool) -> tuple[list[Row], str]:
+    try:
+        from digitlab.ui import bench_ui
+    except ImportError as err:
+        return [], f"UI benchmark skipped: {err}"
+    rows = bench_ui.run(seconds=1.5 if quick else 3.0)
+    return [_row(r["name"], r.get("value"), r.get("unit", ""), r.get("target"), r.get("ok"),
+                 r.get("note", "")) for r in rows], ""
+
+
+# ---------------------------------------------------------------------------
+# Run and report
+# ---------------------------------------------------------------------------
+
+
+def blas_info() -> list[dict]:
+    """The BLAS/OpenMP libraries NumPy loaded and their thread counts."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"internal_api": "unknown (threadpoolctl not installed)", "num_threads": None}]
+    keys = ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
+    return [{key: pool.get(key) for key in keys} for pool in threadpool_info()]
+
+
+def run(quick: bool = False, ui: bool = False, progress: Callable[[str], None] | None = None) -> dict:
+    """Measure everything and return the results.
+
+    Parameters
+    ----------
+    quick : bool
+        One repeat per timing and fewer drawn digits: for tests and a first look.
+    ui : bool
+        Also run :func:`digitlab.ui.bench_ui.run` (needs PySide6).
+    progress : callable, optional
+        Called with a short text as each part starts.
+
+    Returns
+    -------
+    dict
+        ``{"digitlab_version", "numpy_version", "python", "machine", "blas",
+        "quick", "rows", "notes"}``; each row is ``{"name", "value", "unit",
+        "target", "ok", "note"}`` with ``ok`` None where there is no target.
+    """
+    say = progress or (lambda text: None)
+    repeats = 1 if quick else 5
+    split = datasets.load_sample(val_size=1)
+    images = np.concatenate([split.train_images, split.val_images])
+    labels = np.concatenate([split.train_labels, split.val_labels])
+    rows: list[Row] = []
+    notes: list[str] = []
+    say("timing training epochs ...")
+    rows += _epoch_rows(images, labels, repeats)
+    rows.append(_full_batch_row(images, labels, repeats))
+    say("timing forward pass and preprocessing ...")
+    rows += _latency_rows(repeats)
+    say("measuring the default model's accuracy ...")
+    rows += _accuracy_rows(quick)
+    if ui:
+        say("measuring the window ...")
+        ui_rows, note = _ui_rows(quick)
+        rows += ui_rows
+        if note:
+            notes.append(note)
+    return {
+        "digitlab_version": __version__,
+        "numpy_version": np.__version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "blas": blas_info(),
+        "quick": quick,
+        "rows": rows,
+        "notes": notes,
+    }
+
+
+def _format_value(value, unit: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if unit == "s":
+            return f"{value:.4f} s"
+        return f"{value:.3g} {unit}" if value < 10 else f"{value:.1f} {unit}"
+    return f"{value} {unit}"
+
+
+def _describe_pool(pool: dict) -> str:
+    threads = pool.get("num_threads")
+    name = " ".join(str(part) for part in (pool.get("internal_api"), pool.get("version")) if part)
+    return f"{name} ({threads} thread{'' if threads == 1 else 's'})"
+
+
+def format_table(results: dict) -> str:
+    """The results as a plain-text table."""
+    blas = ", ".join(_describe_pool(pool) for pool in results["blas"]) or "none found"
+    lines = [
+        f"DigitLab {results['digitlab_version']}, NumPy {results['numpy_version']}, "
+        f"Python {results['python']}, {results['machine']}",
+        f"BLAS: {blas}",
+        "",
+    ]
+    name_width = max(len(row["name"]) for row in results["rows"])
+    lines.append(f"{'measurement':<{name_width}}  {'value':>12}  {'target':<12}  result")
+    for row in results["rows"]:
+        verdict = {True: "pass", False: "FAIL", None: ""}[row["ok"]]
+        extra = f"  ({row['note']})" if row.get("note") else ""
+        lines.append(
+            f"{row['name']:<{name_width}}  {_format_value(row['value'], row['unit']):>12}  "
+            f"{row['target'] or '':<12}  {verdict}{extra}".rstrip()
+        )
+    lines += [f"note: {note}" for note in results["notes"]]
+    return "\n".join(lines)

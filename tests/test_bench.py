@@ -1,0 +1,118 @@
+"""``digitlab bench``: the structure of its results (never its timings) and the pieces it is made of."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from digitlab import bench, cli
+from digitlab.core.datasets import load_sample, to_inputs
+from digitlab.core.model_io import load_default_model
+from digitlab.core.network import Network
+
+ROW_KEYS = {"name", "value", "unit", "target", "ok", "note"}
+
+
+@pytest.fixture(scope="module")
+def quick_results():
+    """One ``digitlab bench --quick --json`` run, shared by the structure tests."""
+    capture = pytest.MonkeyPatch()
+    lines = []
+    capture.setattr(cli, "_json_line", lambda obj: lines.append(json.dumps(obj)))
+    try:
+        status = cli.main(["bench", "--quick", "--json"])
+    finally:
+        capture.undo()
+    assert status == 0
+    (line,) = lines
+    return json.loads(line)  # really JSON: it went through json.dumps
+
+
+def test_bench_json_structure(quick_results):
+    results = quick_results
+    assert results["quick"] is True
+    assert results["digitlab_version"] and results["numpy_version"] and results["python"]
+    assert results["blas"] and all("num_threads" in pool and "internal_api" in pool for pool in results["blas"])
+    for row in results["rows"]:
+        assert set(row) == ROW_KEYS
+        assert row["ok"] in (True, False, None)
+        if row["target"] is not None and row["value"] is not None:
+            assert isinstance(row["ok"], bool)
+    names = [row["name"] for row in results["rows"]]
+    for batch_size in (10, 32, 128):
+        assert f"epoch of 10,000, batch {batch_size} (DigitLab)" in names
+        assert f"epoch of 10,000, batch {batch_size} (plain NumPy reference)" in names
+    for expected in ("full-batch gradient step over 10,000", "forward pass, one image, all activations",
+                     "prepare a 280x280 canvas drawing", "default model, drawn digits (200)"):
+        assert expected in names
+    assert any(name.startswith("default model, official MNIST test set") for name in names)
+    timings = [row["value"] for row in results["rows"] if row["unit"] in ("s", "us", "ms")]
+    assert all(isinstance(v, float) and v > 0 for v in timings)
+
+
+def test_bench_runs_single_threaded_blas(quick_results):
+    # The command limits BLAS to one thread before measuring anything.
+    assert all(pool["num_threads"] == 1 for pool in quick_results["blas"] if pool["user_api"] == "blas")
+
+
+def test_bench_table_shows_every_row(quick_results):
+    table = bench.format_table(quick_results)
+    assert table.splitlines()[1].startswith("BLAS: ")
+    for row in quick_results["rows"]:
+        assert row["name"] in table
+    assert ("pass" in table) or ("FAIL" in table)
+
+
+def test_bench_text_output(capsys, monkeypatch, quick_results):
+    # The text path, without measuring everything a second time.
+    monkeypatch.setattr(bench, "run", lambda **kwargs: quick_results)
+    assert cli.main(["bench", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == bench.format_table(quick_results)
+
+
+def test_ui_rows_skipped_with_a_note_when_qt_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "digitlab.ui.bench_ui", None)  # importing it now fails
+    rows, note = bench._ui_rows(quick=True)
+    assert rows == [] and note.startswith("UI benchmark skipped")
+
+
+def test_reference_epoch_learns():
+    # Comparing with a reference loop that does not really train would be meaningless.
+    split = load_sample()
+    x, labels = to_inputs(split.train_images[:3000]), split.train_labels[:3000]
+    seconds, weights, biases = bench.reference_epoch(x, labels, 10, np.random.default_rng(0))
+    assert seconds > 0
+    trained = Network((784, 16, 16, 10), "sigmoid", "mse", weights, biases)
+    _, accuracy = trained.evaluate(to_inputs(split.val_images), split.val_labels)
+    assert accuracy > 0.6
+
+
+def test_our_epoch_times_the_batch_loop():
+    split = load_sample()
+    loop, whole = bench.our_epoch(split.train_images[:1000], split.train_labels[:1000], 32, seed=0)
+    assert 0 < loop <= whole
+
+
+def test_drawn_digit_inputs_look_like_mnist():
+    inputs, labels = bench.drawn_digit_inputs(count=50, seed=1)
+    assert inputs.shape == (50, 784) and inputs.dtype == np.float32
+    assert labels.shape == (50,) and set(labels) <= set(range(10))
+    assert 0 <= inputs.min() and inputs.max() <= 1
+    again, _ = bench.drawn_digit_inputs(count=50, seed=1)
+    np.testing.assert_array_equal(inputs, again)
+
+
+def test_default_model_reads_drawn_digits():
+    network, _ = load_default_model()
+    assert bench.drawn_accuracy(network, count=500) >= bench.DRAWN_ACCURACY_TARGET
+
+
+def test_official_test_dir_honours_the_environment(tmp_path, monkeypatch, official_test_dir):
+    monkeypatch.setenv("DIGITLAB_MNIST_TEST_DIR", str(official_test_dir))
+    assert bench.official_test_dir() == official_test_dir
+    monkeypatch.setenv("DIGITLAB_MNIST_TEST_DIR", str(tmp_path))  # empty: falls back to ../shared
+    assert bench.official_test_dir() is not None

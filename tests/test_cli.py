@@ -1,0 +1,496 @@
+"""The ``digitlab`` command, run in-process through ``main([...])`` on real files and servers."""
+
+from __future__ import annotations
+
+import _thread
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitlab import __version__, cli
+from digitlab.core import download
+from digitlab.core.datasets import load_sample, write_idx
+from digitlab.core.download import RemoteFile
+from digitlab.core.drawing import draw_digit
+from digitlab.core.model_io import load_default_model, load_model, save_model
+from digitlab.core.network import Network
+from digitlab.imageio import write_png
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    """``digitlab ARGS`` in-process: exit status, stdout, stderr."""
+    status = cli.main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("digitlab: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def json_lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.strip().splitlines()]
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path, monkeypatch):
+    """No test sees (or writes to) the user's real DigitLab data folder."""
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path / "user-data"))
+
+
+@pytest.fixture
+def digit_pngs(tmp_path):
+    """Drawn digits as PNG files: white on black and dark ink on white paper."""
+    paths = {}
+    for digit in (0, 7):
+        image = draw_digit(digit, size=280, width=22)
+        paths[digit] = tmp_path / f"digit{digit}.png"
+        write_png(paths[digit], image)
+    paths["paper7"] = tmp_path / "paper7.png"
+    write_png(paths["paper7"], 1.0 - draw_digit(7, size=200, width=16))
+    return paths
+
+
+# ------------------------------------------------------------------ subprocesses
+
+
+def _subprocess_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_python_m_digitlab_version():
+    result = subprocess.run(
+        [sys.executable, "-m", "digitlab", "--version"],
+        cwd=REPO_ROOT, env=_subprocess_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"digitlab {__version__}"
+
+
+def test_core_and_cli_import_no_qt():
+    code = (
+        "import pkgutil, importlib, sys\n"
+        "import digitlab.core as core\n"
+        "names = [m.name for m in pkgutil.iter_modules(core.__path__)]\n"
+        "for name in names: importlib.import_module('digitlab.core.' + name)\n"
+        "import digitlab.cli, digitlab.bench\n"
+        "assert {'network', 'training', 'datasets', 'model_io', 'preprocess', 'drawing'} <= set(names), names\n"
+        "qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
+        "assert not qt, qt\n"
+        "print(len(names))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT, env=_subprocess_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 6
+
+
+# -------------------------------------------------------------- basic behaviour
+
+
+def test_version_in_process(capsys):
+    status, out, _ = run(capsys, "--version")
+    assert status == 0 and out.strip() == f"digitlab {__version__}"
+
+
+def test_help_lists_commands(capsys):
+    status, out, _ = run(capsys, "--help")
+    assert status == 0
+    for command in ("predict", "evaluate", "train", "download", "bench"):
+        assert command in out
+
+
+def test_blas_limited_to_one_thread():
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert os.environ["OMP_NUM_THREADS"] == "1"
+    assert os.environ["MKL_NUM_THREADS"] == "1"
+
+
+def test_missing_std_streams_are_replaced(capsys, monkeypatch):
+    # Windowed builds start with no console at all.
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert cli.main(["--version"]) == 0
+    assert sys.stdout is not None and sys.stderr is not None
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["frobnicate"], ["invalid choice", "frobnicate"]),
+        (["train", "--epochs", "0"], ["--epochs", "at least 1"]),
+        (["train", "--epochs", "many"], ["--epochs", "whole number"]),
+        (["train", "--lr", "-1"], ["--lr"]),
+        (["train", "--lr", "nan"], ["--lr"]),
+        (["train", "--momentum", "1"], ["--momentum"]),
+        (["train", "--layers", "784,16,9"], ["--layers", "output layer must have 10"]),
+        (["train", "--layers", "784,x,10"], ["--layers", "whole numbers"]),
+        (["train", "--activation", "softplus"], ["--activation"]),
+        (["train", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["predict"], ["IMAGE"]),
+    ],
+)
+def test_bad_arguments_give_one_line_errors(capsys, args, fragments):
+    status, out, err = run(capsys, *args)
+    assert status == 2
+    assert out == ""
+    assert_one_line_error(err, *fragments)
+
+
+def test_gui_with_missing_model_fails_before_starting_qt(capsys, tmp_path):
+    status, _, err = run(capsys, "--model", str(tmp_path / "nope.npz"))
+    assert status == 1
+    assert_one_line_error(err, "nope.npz", "no such model file")
+
+
+# ---------------------------------------------------------------------- predict
+
+
+def test_predict_text(capsys, digit_pngs):
+    status, out, err = run(capsys, "predict", str(digit_pngs[0]), str(digit_pngs[7]), str(digit_pngs["paper7"]))
+    assert status == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 3
+    for line, path, digit in zip(lines, (digit_pngs[0], digit_pngs[7], digit_pngs["paper7"]), (0, 7, 7)):
+        assert line.startswith(f"{path}: {digit} (")
+        assert len(line.split("  ")) == 11  # the answer, then the ten outputs "d:value"
+
+
+def test_predict_json_matches_the_network(capsys, digit_pngs):
+    from digitlab.core.preprocess import prepare
+    from digitlab.imageio import read_image
+
+    status, out, err = run(capsys, "predict", "--json", str(digit_pngs[7]))
+    assert status == 0, err
+    (record,) = json_lines(out)
+    assert record["path"] == str(digit_pngs[7]) and record["digit"] == 7
+    network, _ = load_default_model()
+    expected = network.predict(prepare(read_image(digit_pngs[7])))
+    np.testing.assert_allclose(record["probabilities"], expected, atol=1e-6)
+    assert len(record["probabilities"]) == 10
+
+
+def test_predict_failures(capsys, digit_pngs, tmp_path):
+    text_file = tmp_path / "notes.png"
+    text_file.write_text("not a picture\n")
+    blank = tmp_path / "blank.png"
+    write_png(blank, np.zeros((100, 100), dtype=np.uint8))
+    missing = tmp_path / "missing.png"
+    args = [str(digit_pngs[7]), str(text_file), str(blank), str(missing)]
+
+    status, out, err = run(capsys, "predict", "--json", *args)
+    assert status == 1
+    records = json_lines(out)
+    assert [r["path"] for r in records] == args
+    assert records[0]["digit"] == 7
+    assert "not an image" in records[1]["error"]
+    assert records[2]["error"] == "empty image: no ink found"
+    assert "error" in records[3] and "digit" not in records[3]
+
+    status, out, err = run(capsys, "predict", *args)
+    assert status == 1
+    assert len(out.strip().splitlines()) == 1  # only the good image
+    errors = err.strip().splitlines()
+    assert len(errors) == 3 and all(line.startswith("digitlab: error: ") for line in errors)
+    assert "empty image: no ink found" in errors[1]
+
+
+def test_predict_with_bad_model(capsys, digit_pngs, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"garbage")
+    status, out, err = run(capsys, "predict", "--model", str(bad), str(digit_pngs[7]))
+    assert status == 1 and out == ""
+    assert_one_line_error(err, "bad.npz", "not a DigitLab model")
+
+
+def test_predict_with_given_model(capsys, digit_pngs, tmp_path):
+    # A network whose output 3 always wins: the command must use this model.
+    network = Network.create((784, 10), rng=np.random.default_rng(0))
+    network.weights[0][:] = 0
+    network.biases[0][:] = -5
+    network.biases[0][3] = 5
+    path = tmp_path / "threes.npz"
+    save_model(path, network)
+    status, out, _ = run(capsys, "predict", "--json", "--model", str(path), str(digit_pngs[0]))
+    assert status == 0
+    assert json_lines(out)[0]["digit"] == 3
+
+
+# --------------------------------------------------------------------- evaluate
+
+
+def _write_mnist_dir(folder: Path, prefix: str, images, labels, gz: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", images)
+    write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", labels)
+    return folder
+
+
+def _expected_confusion(images, labels):
+    network, _ = load_default_model()
+    predicted = network.predict(images.reshape(len(images), -1) / np.float32(255)).argmax(axis=1)
+    confusion = np.zeros((10, 10), dtype=int)
+    np.add.at(confusion, (labels, predicted), 1)
+    return confusion
+
+
+def test_evaluate_tiny_idx_folder(capsys, tmp_path):
+    split = load_sample()
+    images, labels = split.val_images[:60], split.val_labels[:60]
+    folder = _write_mnist_dir(tmp_path / "tiny", "t10k", images, labels, gz=False)
+    # A train pair is present too: the t10k pair must be the one evaluated.
+    _write_mnist_dir(folder, "train", split.train_images[:5], split.train_labels[:5])
+    status, out, err = run(capsys, "evaluate", "--data", str(folder), "--json")
+    assert status == 0, err
+    (result,) = json_lines(out)
+    expected = _expected_confusion(images, labels)
+    assert result["n"] == 60
+    assert result["confusion"] == expected.tolist()
+    assert result["accuracy"] == pytest.approx(np.trace(expected) / 60)
+
+
+def test_evaluate_falls_back_to_train_pair_and_prints_a_table(capsys, tmp_path):
+    split = load_sample()
+    images, labels = split.val_images[100:130], split.val_labels[100:130]
+    folder = _write_mnist_dir(tmp_path / "trainonly", "train", images, labels)
+    status, out, err = run(capsys, "evaluate", "--data", str(folder))
+    assert status == 0, err
+    expected = _expected_confusion(images, labels)
+    assert f"({np.trace(expected)} of 30 right)" in out
+    table = out.split("confusion matrix")[1].strip().splitlines()[2:]
+    assert [[int(v) for v in line.split()[1:]] for line in table] == expected.tolist()
+
+
+def test_evaluate_default_is_sample_validation(capsys):
+    status, out, err = run(capsys, "evaluate", "--json")
+    assert status == 0, err
+    result = json_lines(out)[0]
+    assert result["n"] == 1000
+    assert sum(map(sum, result["confusion"])) == 1000
+    assert result["accuracy"] > 0.85
+
+
+def test_evaluate_official_test_set(capsys, official_test_dir):
+    status, out, err = run(capsys, "evaluate", "--data", str(official_test_dir), "--json")
+    assert status == 0, err
+    result = json_lines(out)[0]
+    assert result["n"] == 10_000
+    assert result["accuracy"] >= 0.92
+
+
+@pytest.mark.parametrize("data, fragment", [("mnist", "digitlab download"), ("{tmp}/empty", "no MNIST files"),
+                                            ("{tmp}/nowhere", "no such folder")])
+def test_evaluate_bad_data(capsys, tmp_path, data, fragment):
+    (tmp_path / "empty").mkdir()
+    status, out, err = run(capsys, "evaluate", "--data", data.format(tmp=tmp_path))
+    assert status == 1 and out == ""
+    assert_one_line_error(err, fragment)
+
+
+# ------------------------------------------------------------------------ train
+
+
+def test_train_json_and_save(capsys, tmp_path):
+    out_path = tmp_path / "trained.npz"
+    status, out, err = run(
+        capsys, "train", "--train-size", "500", "--epochs", "2", "--layers", "784,12,10",
+        "--seed", "3", "--json", "--out", str(out_path),
+    )
+    assert status == 0, err
+    epochs = json_lines(out)
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    for epoch in epochs:
+        assert set(epoch) == {"epoch", "seconds", "train_loss", "train_accuracy", "val_loss", "val_accuracy"}
+        assert 0 <= epoch["val_accuracy"] <= 1 and epoch["train_loss"] > 0
+    assert epochs[1]["train_loss"] < epochs[0]["train_loss"]
+    network, meta = load_model(out_path)
+    assert network.sizes == (784, 12, 10)
+    assert meta["data"] == "sample" and meta["train_examples"] == 500 and meta["epochs"] == 2
+    assert meta["hyperparameters"]["learning_rate"] == 3.0 and meta["hyperparameters"]["seed"] == 3
+    assert meta["val_accuracy"] == epochs[1]["val_accuracy"]
+    assert [h["train_loss"] for h in meta["history"]] == [e["train_loss"] for e in epochs]
+    assert "saved the model" in err
+
+
+def test_train_is_repeatable_and_text_output(capsys, tmp_path):
+    args = ["train", "--train-size", "300", "--epochs", "1", "--cost", "cross_entropy",
+            "--activation", "relu", "--batch-size", "20", "--momentum", "0.5", "--seed", "7"]
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    status, out, err = run(capsys, *args, "--out", str(first))
+    assert status == 0, err
+    assert "learning rate 0.2" in out  # the cross-entropy default
+    assert "epoch 1/1" in out and "final validation accuracy:" in out
+    assert run(capsys, *args, "--out", str(second))[0] == 0
+    a, meta = load_model(first)
+    b, _ = load_model(second)
+    assert (a.activation, a.cost) == ("relu", "cross_entropy")
+    assert meta["hyperparameters"]["momentum"] == 0.5
+    np.testing.assert_array_equal(a.parameters, b.parameters)
+
+
+def test_train_divergence_saves_nothing(capsys, tmp_path):
+    out_path = tmp_path / "never.npz"
+    status, out, err = run(
+        capsys, "train", "--train-size", "200", "--epochs", "2", "--activation", "relu",
+        "--lr", "1e6", "--out", str(out_path),
+    )
+    assert status == 1
+    assert_one_line_error(err.strip().splitlines()[-1], "diverged", "Nothing was saved")
+    assert not out_path.exists()
+
+
+def test_train_full_mnist_not_downloaded(capsys):
+    status, out, err = run(capsys, "train", "--data", "mnist", "--epochs", "1")
+    assert status == 1
+    assert_one_line_error(err, "digitlab download")
+
+
+def test_train_on_a_folder(capsys, tmp_path):
+    split = load_sample()
+    folder = _write_mnist_dir(tmp_path / "mine", "train", split.train_images[:240], split.train_labels[:240])
+    status, out, err = run(capsys, "train", "--data", str(folder), "--epochs", "1", "--json")
+    assert status == 0, err
+    assert "200 training and 40 validation digits" in err  # a sixth held out
+    assert json_lines(out)[0]["epoch"] == 1
+
+
+def test_train_progress_line_on_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(cli, "_PROGRESS_INTERVAL", 0.0)
+    status, out, err = run(capsys, "train", "--train-size", "300", "--epochs", "1")
+    assert status == 0
+    assert "\repoch 1/1  batch " in err and " loss " in err
+    assert err.endswith("\r")  # the line is cleared, not left behind
+
+
+# --------------------------------------------------------------------- download
+
+
+class _Mirror(BaseHTTPRequestHandler):
+    """Serves the fake MNIST files; optionally pauses mid-file and presses Ctrl+C."""
+
+    def do_GET(self):
+        server = self.server
+        name = self.path.rsplit("/", 1)[-1]
+        body = server.files.get(name)
+        if body is None:
+            self.send_error(404)
+            return
+        start = 0
+        range_header = self.headers.get("Range")
+        if range_header:
+            start = int(range_header.split("=")[1].rstrip("-"))
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body) - start))
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        self.end_headers()
+        server.requests.append((name, range_header))
+        payload = body[start:]
+        if server.interrupt_on == name:
+            server.interrupt_on = None
+            self.wfile.write(payload[:70_000])  # one 64 KiB chunk and a bit
+            self.wfile.flush()
+            _thread.interrupt_main()  # the user presses Ctrl+C mid-file
+            time.sleep(0.5)
+            payload = payload[70_000:]
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mirror(tmp_path, monkeypatch):
+    """A local HTTP mirror of small but valid MNIST files, and FILES describing them."""
+    for variable in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(variable, "127.0.0.1,localhost")
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "served"
+    folder.mkdir()
+    files, table = {}, []
+    # 300 random images do not compress: the file spans four 64 KiB chunks.
+    for stem, count in (("train", 300), ("t10k", 20)):
+        for kind, array in (("images-idx3", rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)),
+                            ("labels-idx1", rng.integers(0, 10, count, dtype=np.uint8))):
+            name = f"{stem}-{kind}-ubyte.gz"
+            write_idx(folder / name, array)
+            data = (folder / name).read_bytes()
+            files[name] = data
+            table.append(RemoteFile(name, len(data), hashlib.md5(data).hexdigest(),
+                                    hashlib.sha256(data).hexdigest(), count))
+    monkeypatch.setattr(download, "FILES", tuple(table))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Mirror)
+    server.daemon_threads = True
+    server.files, server.requests, server.interrupt_on = files, [], None
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/mnist/"
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_download(capsys, tmp_path, mirror):
+    dest = tmp_path / "mnist"
+    status, out, err = run(capsys, "download", "--dest", str(dest), "--mirror", mirror.url)
+    assert status == 0, err
+    assert f"MNIST is ready in {dest}" in out
+    for name, data in mirror.files.items():
+        assert (dest / name).read_bytes() == data
+        assert f"{name}:" in err and "checksum verified" in err
+
+
+def test_download_to_default_folder_then_train_on_it(capsys, mirror, tmp_path):
+    status, _, err = run(capsys, "download", "--mirror", mirror.url)
+    assert status == 0, err
+    assert (tmp_path / "user-data" / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file()
+    status, out, err = run(capsys, "train", "--data", "mnist", "--epochs", "1", "--json")
+    assert status == 0, err
+    assert "300 training and 20 validation digits" in err
+
+
+def test_download_ctrl_c_cancels_cleanly_and_resumes(capsys, tmp_path, mirror):
+    dest = tmp_path / "mnist"
+    mirror.interrupt_on = "train-images-idx3-ubyte.gz"
+    status, out, err = run(capsys, "download", "--dest", str(dest), "--mirror", mirror.url)
+    assert status == 130
+    assert "download cancelled" in err and "Traceback" not in err
+    assert not (dest / "train-images-idx3-ubyte.gz").exists()  # nothing half-written under the final name
+    part = dest / "train-images-idx3-ubyte.gz.part"
+    saved = part.stat().st_size if part.is_file() else 0
+    assert 0 < saved < len(mirror.files["train-images-idx3-ubyte.gz"])
+
+    status, out, err = run(capsys, "download", "--dest", str(dest), "--mirror", mirror.url)
+    assert status == 0, err
+    assert (dest / "train-images-idx3-ubyte.gz").read_bytes() == mirror.files["train-images-idx3-ubyte.gz"]
+    assert ("train-images-idx3-ubyte.gz", f"bytes={saved}-") in mirror.requests  # resumed, not restarted
+
+
+def test_download_unreachable_mirror(capsys, tmp_path, mirror):
+    mirror.files.clear()  # every file is a 404 now
+    status, out, err = run(capsys, "download", "--dest", str(tmp_path / "d"), "--mirror", mirror.url)
+    assert status == 1
+    assert_one_line_error(err.strip().splitlines()[-1], "could not download", "HTTP 404")
