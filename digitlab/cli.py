@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         args, extras = parser.parse_known_args(argv)
         if extras and args.command is not None:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        _apply_leading_model_option(parser, args)
     except SystemExit as exit_request:  # --help, --version, usage errors
         return _exit_status(exit_request.code)
     try:
@@ -95,6 +96,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _print_error(str(err))
         return 1
+
+
+def _apply_leading_model_option(parser: argparse.ArgumentParser, args) -> None:
+    """``digitlab --model M predict ...`` means ``digitlab predict --model M ...``."""
+    if args.command is None or args.gui_model is None:
+        return
+    if not hasattr(args, "model"):
+        parser.error(f"the {args.command} command takes no --model")
+    if args.model is None:
+        args.model = args.gui_model
 
 
 def _exit_status(code) -> int:
@@ -540,6 +551,9 @@ def _cmd_train(args) -> int:
         train_size=args.train_size, shuffle_labels=args.shuffle_labels, augment=args.augment,
     )
     config.validate()
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        # Found out now rather than after a long run.
+        raise CommandError(f"{args.out}: cannot save there, the folder does not exist")
     split = _training_split(args.data)
     data = TrainingData(split.train_images, split.train_labels, split.val_images, split.val_labels)
     # The window seeds its networks the same way, so a run can be repeated in either.
@@ -552,17 +566,23 @@ def _cmd_train(args) -> int:
 
     history = []
     progress_line = _ProgressLine()
-    for record in train(network, data, config, min_interval=_PROGRESS_INTERVAL):
-        if record.kind == "batch":
-            _show_batch(progress_line, record, config.epochs)
-        elif record.kind == "epoch":
-            progress_line.clear()
-            history.append(record.epoch_stats.as_dict())
-            _report_epoch(record.epoch_stats, config.epochs, args.json)
-        elif record.kind == "diverged":
-            progress_line.clear()
-            suffix = " Nothing was saved." if args.out else ""
-            raise CommandError(record.message + suffix)
+    try:
+        for record in train(network, data, config, min_interval=_PROGRESS_INTERVAL):
+            if record.kind == "batch":
+                _show_batch(progress_line, record, config.epochs)
+            elif record.kind == "epoch":
+                progress_line.clear()
+                history.append(record.epoch_stats.as_dict())
+                _report_epoch(record.epoch_stats, config.epochs, args.json)
+            elif record.kind == "diverged":
+                progress_line.clear()
+                suffix = " Nothing was saved." if args.out else ""
+                raise CommandError(record.message + suffix)
+    except KeyboardInterrupt:
+        progress_line.clear()
+        nothing_saved = "; nothing was saved" if args.out else ""
+        print(f"{PROG}: training interrupted{nothing_saved}", file=sys.stderr)
+        return 130
     progress_line.clear()
 
     final = history[-1]

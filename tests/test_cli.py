@@ -163,6 +163,37 @@ def test_gui_with_missing_model_fails_before_starting_qt(capsys, tmp_path):
     assert_one_line_error(err, "nope.npz", "no such model file")
 
 
+def test_no_command_opens_the_window_with_the_given_model(qapp, capsys, monkeypatch, tmp_path):
+    from digitlab.ui import main_window
+
+    windows = []
+
+    class RecordingWindow(main_window.MainWindow):
+        """The real window, with message boxes recorded instead of shown."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.errors = []
+            windows.append(self)
+
+        def show_error(self, title, text):
+            self.errors.append((title, text))
+
+        def ask_save_changes(self):
+            return "discard"
+
+    monkeypatch.setattr(main_window, "MainWindow", RecordingWindow)
+    monkeypatch.setenv("DIGITLAB_SETTINGS_PATH", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("DIGITLAB_QUIT_AFTER_MS", "100")
+    network = Network.create((784, 12, 10), rng=np.random.default_rng(4))
+    path = tmp_path / "small.npz"
+    save_model(path, network)
+    status, _, err = run(capsys, "--model", str(path))
+    assert status == 0, err
+    (window,) = windows
+    assert window.model_path() == path and window.errors == []
+
+
 # ---------------------------------------------------------------------- predict
 
 
@@ -358,6 +389,42 @@ def test_train_divergence_saves_nothing(capsys, tmp_path):
     assert status == 1
     assert_one_line_error(err.strip().splitlines()[-1], "diverged", "Nothing was saved")
     assert not out_path.exists()
+
+
+def test_train_refuses_a_missing_output_folder_before_training(capsys, tmp_path):
+    status, out, err = run(capsys, "train", "--epochs", "1", "--out", str(tmp_path / "no" / "m.npz"))
+    assert status == 1 and out == ""  # not even the "training ..." line: it stopped before starting
+    assert_one_line_error(err, "folder does not exist")
+
+
+def test_train_ctrl_c_saves_nothing(capsys, tmp_path, monkeypatch):
+    out_path = tmp_path / "m.npz"
+    original = cli._report_epoch
+
+    def press_ctrl_c_after_first_epoch(stats, epochs, as_json):
+        original(stats, epochs, as_json)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_report_epoch", press_ctrl_c_after_first_epoch)
+    status, out, err = run(capsys, "train", "--train-size", "200", "--epochs", "3", "--out", str(out_path))
+    assert status == 130
+    assert "epoch 1/3" in out and "epoch 2/3" not in out
+    assert err.strip() == "digitlab: training interrupted; nothing was saved"
+    assert not out_path.exists()
+
+
+def test_model_option_before_the_command(capsys, digit_pngs, tmp_path):
+    network = Network.create((784, 10), rng=np.random.default_rng(0))
+    network.weights[0][:] = 0
+    network.biases[0][:] = -5
+    network.biases[0][5] = 5
+    path = tmp_path / "fives.npz"
+    save_model(path, network)
+    status, out, _ = run(capsys, "--model", str(path), "predict", "--json", str(digit_pngs[0]))
+    assert status == 0 and json_lines(out)[0]["digit"] == 5
+    status, _, err = run(capsys, "--model", str(path), "train")
+    assert status == 2
+    assert_one_line_error(err, "train command takes no --model")
 
 
 def test_train_full_mnist_not_downloaded(capsys):
