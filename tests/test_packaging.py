@@ -313,6 +313,26 @@ def test_prune_keeps_what_roots_need_and_drops_the_rest():
     assert [dest for dest, _, _ in kept_datas] == ["libQt6XcbQpa.so.6", "digitlab/resources/data/x.gz"]
 
 
+def test_unused_data_files_are_dropped_and_the_rest_kept():
+    datas = [
+        ("pyqtgraph/icons/peegee/peegee_512px.png", "/src/a", "DATA"),
+        ("pyqtgraph/icons/auto.png", "/src/b", "DATA"),
+        ("pyqtgraph/colors/maps/CET-D1.csv", "/src/c", "DATA"),
+        ("digitlab/resources/icons/digitlab.icns", "/src/d", "DATA"),
+        ("digitlab/resources/icons/digitlab.ico", "/src/e", "DATA"),
+        ("digitlab/resources/icons/digitlab-48.png", "/src/f", "DATA"),
+        ("digitlab/resources/data/images-idx3-ubyte.gz", "/src/g", "DATA"),
+        ("digitlab/__pycache__/cli.cpython-311.pyc", "/src/h", "DATA"),
+    ]
+    kept = [dest for dest, _, _ in trim.drop_unused_data(datas)]
+    assert kept == [
+        "pyqtgraph/icons/auto.png",
+        "pyqtgraph/colors/maps/CET-D1.csv",
+        "digitlab/resources/icons/digitlab-48.png",
+        "digitlab/resources/data/images-idx3-ubyte.gz",
+    ]
+
+
 def test_auditwheel_libraries_are_never_stripped():
     assert trim.is_vendored_by_auditwheel("/b/_internal/numpy.libs/libscipy_openblas64_.so")
     assert not trim.is_vendored_by_auditwheel("/b/_internal/numpy/_core/_multiarray_umath.so")

@@ -2,9 +2,10 @@
 
 Used by packaging/digitlab.spec; plain functions over PyInstaller's
 ``(dest_name, src_path, typecode)`` tuples so tests can run them on made-up
-lists. Three steps:
+lists. Three steps (a fourth, strip_libraries, runs on the finished folder):
 
-1. drop Qt files the app never loads (translations, unused plugins);
+1. drop Qt files and data files the app never loads (translations, unused
+   plugins, pyqtgraph's logo);
 2. on Linux, drop the desktop's own libraries (X11/xcb, fonts, GLib, D-Bus,
    the C++ runtime, OpenSSL): the .deb declares them as dependencies, and the
    system's copies must match its graphics drivers (a bundled, older
@@ -52,6 +53,18 @@ UNUSED_QT_PATTERNS = tuple(
     )
 )
 
+# Data files nothing reads at run time: pyqtgraph's "peegee" logo serves
+# only pg.mkQApp(), which never makes the app's QApplication (and shows no
+# icon if it did); the .ico/.icns are for the installers, which take them
+# from the repository (the window icon comes from the PNGs).
+UNUSED_DATA_PATTERNS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"^/pyqtgraph/icons/peegee/",
+        r"^/digitlab/resources/icons/digitlab\.(ico|icns)$",
+    )
+)
+
 # Libraries every Linux desktop has, which must come from the system (the
 # .deb's Depends names their packages; packaging/README.md lists them for the
 # .tar.gz). Matched against the file name's start.
@@ -88,6 +101,16 @@ def is_system_library(dest: str) -> bool:
 def drop_unused_qt_files(entries: Iterable[Entry]) -> list[Entry]:
     """Remove Qt translations and plugins the app never loads."""
     return [entry for entry in entries if not is_unused_qt_file(entry[0])]
+
+
+def drop_unused_data(datas: Iterable[Entry]) -> list[Entry]:
+    """Remove data files UNUSED_DATA_PATTERNS names, and stray __pycache__ folders."""
+    return [
+        entry
+        for entry in datas
+        if "__pycache__" not in entry[0]
+        and not any(pattern.search(_posix(entry[0])) for pattern in UNUSED_DATA_PATTERNS)
+    ]
 
 
 def drop_system_libraries(binaries: Iterable[Entry]) -> list[Entry]:
