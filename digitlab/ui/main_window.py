@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Slot
+from PySide6.QtCore import QByteArray, QElapsedTimer, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -47,6 +47,7 @@ from digitlab.ui.dialogs import AboutDialog, DownloadDialog
 from digitlab.ui.noise_panel import NoisePanel
 from digitlab.ui.output_chart import OutputChart
 from digitlab.ui.training_panel import TrainingPanel
+from digitlab.ui.training_worker import GUI_PRIORITY
 from digitlab.ui.weights_view import WeightsView
 
 SETTINGS_ENV = "DIGITLAB_SETTINGS_PATH"
@@ -57,6 +58,11 @@ NOISE_LABELS = {
     "gaussian": "Gaussian noise",
     "salt_and_pepper": "Salt-and-pepper noise",
 }
+#: While training, the weight pictures and the prediction follow the latest
+#: weights at most this often: enough to watch them change, and it leaves the
+#: GUI thread (and the GIL) mostly to drawing and to the training thread.
+LIVE_VIEW_MS = 100
+
 #: Size of the window on first start: fits a 1366x768 screen with its task bar.
 FIRST_SIZE = QSize(1360, 720)
 
@@ -155,6 +161,11 @@ class MainWindow(QMainWindow):
         self.download_mirrors = download.MIRRORS
         self.download_files = download.FILES
         self.download_dir: Path | None = None
+        self._pending_snapshot: Progress | None = None
+        self._since_live_view = QElapsedTimer()
+        self._live_view_timer = QTimer(self)
+        self._live_view_timer.setSingleShot(True)
+        self._live_view_timer.timeout.connect(self._apply_snapshot)
 
         self._build_widgets()
         self._build_docks()
@@ -432,6 +443,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def update_prediction(self) -> None:
         """Predict the canvas drawing (called on ``canvas.changed``)."""
+        GUI_PRIORITY.claim(0.008)  # drawing must feel immediate, even while training
         if self.canvas.is_empty():
             if self._noise_input is not None:
                 return  # the canvas was cleared to show noise; keep showing it
@@ -672,14 +684,35 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_snapshot(self, record: Progress) -> None:
-        # The record holds read-only copies: safe to show directly.
+        # Drawing always predicts with the newest weights (copying 13,002 numbers is cheap)...
         self.display.set_parameters(record.weights, record.biases)
+        # ...while the pictures follow at most every LIVE_VIEW_MS, always ending on the latest.
+        self._pending_snapshot = record
+        if self._live_view_timer.isActive():
+            return
+        elapsed = self._since_live_view.elapsed() if self._since_live_view.isValid() else LIVE_VIEW_MS
+        if elapsed >= LIVE_VIEW_MS:
+            self._apply_snapshot()
+        else:
+            self._live_view_timer.start(LIVE_VIEW_MS - elapsed)
+
+    @Slot()
+    def _apply_snapshot(self) -> None:
+        record, self._pending_snapshot = self._pending_snapshot, None
+        self._live_view_timer.stop()
+        self._since_live_view.start()
+        if record is None:
+            return
+        GUI_PRIORITY.claim(0.015)  # the weight pictures and their repaint
+        # The record holds read-only copies: safe to hand to the views as they are.
         self.weights_view.set_parameters(record.weights, record.biases)
         if self._input is not None:
             self.refresh_prediction()
 
     @Slot(object)
     def _on_run_ended(self, record: Progress) -> None:
+        self._pending_snapshot = None
+        self._live_view_timer.stop()
         self.display.set_parameters(record.weights, record.biases)
         if record.samples_seen > 0:
             self._dirty = True

@@ -17,6 +17,10 @@ the worker would never run while its loop is busy.
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from digitlab.core.network import Network
@@ -26,6 +30,60 @@ from digitlab.core.training import Progress, TrainingConfig, TrainingControl, Tr
 FINAL_KINDS = ("finished", "stopped", "diverged")
 
 IDLE, RUNNING, PAUSED = "idle", "running", "paused"
+
+#: GIL switch interval while a run trains, in seconds (Python's default: 0.005).
+#: Every call from Qt into Python code (a slot, a paint override of a plot item)
+#: must take the GIL back from the training thread, which holds it almost all
+#: the time; each such hand-over can wait a whole switch interval. A painted
+#: frame makes hundreds of them, so 5 ms intervals freeze the window for
+#: seconds; 0.5 ms keeps it responsive at a small cost in training speed.
+TRAINING_SWITCH_INTERVAL = 0.0005
+
+
+class GuiPriority:
+    """Lets GUI-thread code ask the training thread to step aside for a moment.
+
+    Python runs one thread at a time (the GIL). While the training thread
+    computes, every stretch of Python in the GUI thread (a slot, a plot item's
+    paint) has to win the GIL back, and the two threads end up taking turns:
+    a repaint that takes 8 ms alone takes 30-100 ms during training, and the
+    window stutters. Before such work the GUI thread calls :meth:`claim`; the
+    training loop checks :meth:`step_aside` between mini-batches and sleeps
+    (releasing the GIL) until the claim expires. Claims are short and capped,
+    so training always keeps most of the time.
+    """
+
+    #: The longest single pause of the training loop for the GUI, in seconds.
+    MAX_PAUSE = 0.03
+
+    def __init__(self) -> None:
+        self._until = 0.0  # perf_counter deadline; a float store is atomic under the GIL
+
+    def claim(self, seconds: float) -> None:
+        """GUI thread: keep the training loop out of the way for ``seconds``."""
+        self._until = max(self._until, time.perf_counter() + min(seconds, self.MAX_PAUSE))
+
+    def step_aside(self) -> None:
+        """Training thread: sleep while a claim is active."""
+        remaining = self._until - time.perf_counter()
+        if remaining > 0:
+            time.sleep(remaining)
+
+
+#: The one GuiPriority shared by the window's views and every training run.
+GUI_PRIORITY = GuiPriority()
+
+
+class _CourteousControl(TrainingControl):
+    """A TrainingControl whose per-batch check also gives way to the GUI (see GuiPriority)."""
+
+    def __init__(self, priority: GuiPriority) -> None:
+        super().__init__()
+        self._priority = priority
+
+    def must_wait(self) -> bool:
+        self._priority.step_aside()
+        return super().must_wait()
 
 
 class TrainingWorker(QObject):
@@ -115,6 +173,7 @@ class TrainingController(QObject):
         self._worker_thread: QThread | None = None
         self._control: TrainingControl | None = None
         self._state = IDLE
+        self._saved_switch_interval: float | None = None
 
     # ----------------------------------------------------------------- state
     def state(self) -> str:
@@ -126,9 +185,23 @@ class TrainingController(QObject):
         return self._state != IDLE
 
     def _set_state(self, state: str) -> None:
+        if state == IDLE:
+            self._restore_switch_interval()
+        else:
+            self._shorten_switch_interval()
         if state != self._state:
             self._state = state
             self.stateChanged.emit(state)
+
+    def _shorten_switch_interval(self) -> None:
+        if self._saved_switch_interval is None:
+            self._saved_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._saved_switch_interval, TRAINING_SWITCH_INTERVAL))
+
+    def _restore_switch_interval(self) -> None:
+        if self._saved_switch_interval is not None:
+            sys.setswitchinterval(self._saved_switch_interval)
+            self._saved_switch_interval = None
 
     # -------------------------------------------------------------- commands
     def start(
@@ -155,7 +228,7 @@ class TrainingController(QObject):
             raise RuntimeError("a training run is already under way")
         config.validate()
         self._join_thread()
-        self._control = TrainingControl()
+        self._control = _CourteousControl(GUI_PRIORITY)
         if paused:
             self._control.pause()
         self._worker = TrainingWorker(network, data, config, self._control, min_interval)

@@ -163,3 +163,23 @@ def test_quitting_during_training_stops_the_thread_cleanly(tmp_path):
     assert "running at close True" in result.stdout
     assert "exit 0" in result.stdout
     assert "QThread" not in result.stderr
+
+
+def test_ui_benchmark_returns_complete_rows(qapp):
+    from digitlab.ui import bench_ui
+
+    rows = bench_ui.run(seconds=0.6)
+    names = [row["name"] for row in rows]
+    assert "UI longest event-loop stall while training" in names
+    assert "stroke to prediction latency, 95th percentile" in names
+    assert "training throughput while the UI is busy" in names
+    for row in rows:
+        assert set(row) == {"name", "value", "unit", "target", "ok", "note"}
+        assert isinstance(row["value"], (int, float)) and np.isfinite(row["value"]), row
+        if row["target"] is not None:
+            assert isinstance(row["ok"], bool)
+    throughput = rows[names.index("training throughput while the UI is busy")]["value"]
+    assert throughput > 0  # training really ran while the UI was measured
+    assert not QApplication.topLevelWidgets() or all(
+        not w.isVisible() or w.windowTitle() != "DigitLab" for w in QApplication.topLevelWidgets()
+    )
