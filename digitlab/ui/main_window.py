@@ -220,10 +220,15 @@ class MainWindow(QMainWindow):
         side.addLayout(buttons)
         side.addWidget(self.eraser_button)
         side.addStretch(0)
+        side_widget = QWidget()
+        side_widget.setLayout(side)
+        side.setContentsMargins(0, 0, 0, 0)
+        # The canvas is what the hand works on: give it the room, the preview a column.
+        side_widget.setMaximumWidth(190)
         row = QHBoxLayout()
         row.setContentsMargins(4, 4, 4, 4)
-        row.addWidget(self.canvas, 3)
-        row.addLayout(side, 1)
+        row.addWidget(self.canvas, 1)
+        row.addWidget(side_widget, 0)
         widget = QWidget()
         widget.setLayout(row)
         return widget
@@ -271,7 +276,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.draw_dock, self.weights_dock, self.training_dock], [420, 440, 500], Qt.Orientation.Horizontal
         )
-        self.resizeDocks([self.draw_dock, self.output_dock], [360, 300], Qt.Orientation.Vertical)
+        self.resizeDocks([self.draw_dock, self.output_dock], [400, 260], Qt.Orientation.Vertical)
 
     def _action(self, text: str, slot, tooltip: str, shortcut=None) -> QAction:
         action = QAction(text, self)

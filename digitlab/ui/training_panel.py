@@ -275,6 +275,9 @@ class LearningCurves(QWidget):
         val = np.array([100 * e["val_accuracy"] for e in self._epochs], dtype=np.float64)
         self._train_item.setData(epochs, train)
         self._val_item.setData(epochs, val)
+        # Whole epochs only: "1.5" on an epoch axis means nothing.
+        ticks = None if len(epochs) > 12 else [[(e, str(int(e))) for e in epochs], []]
+        self._accuracy_plot.getAxis("bottom").setTicks(ticks)
 
     @Slot()
     def refresh(self) -> None:
