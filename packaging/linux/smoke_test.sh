@@ -130,14 +130,15 @@ if grep -v -e propagateSizeHints -e XDG_RUNTIME_DIR "$scratch/gui.log" | grep -q
     echo "(the app printed:)"; cat "$scratch/gui.log"
 fi
 
-if command -v xvfb-run >/dev/null; then
+# xvfb-run needs xauth, which apt installs with xvfb only as a recommendation.
+if command -v xvfb-run >/dev/null && command -v xauth >/dev/null; then
     say "window, on an X server (Xvfb: Qt's xcb platform and the declared libraries)"
     for run in 1 2; do
         echo "run $run: $(env -u QT_QPA_PLATFORM xvfb-run -a -s '-screen 0 1280x800x24' \
             bash -c "$(declare -f time_window fail); scratch='$scratch'; time_window digitlab") s"
     done
 else
-    echo "(xvfb-run not installed: skipping the real X server run)" >&2
+    echo "(xvfb-run or xauth not installed: skipping the real X server run)" >&2
 fi
 
 say "dpkg -r"
