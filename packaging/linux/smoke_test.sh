@@ -5,11 +5,12 @@
 #   packaging/linux/smoke_test.sh --no-build test the .deb already in dist/
 #
 # As root (or with sudo): install the .deb with dpkg -i, run the installed
-# `digitlab --version` and `digitlab predict` on digits from the bundled
-# sample, train one epoch with the installed app, open the installed window offscreen (and on a real X server under
-# Xvfb when xvfb-run is there) and let it quit by itself
-# (DIGITLAB_QUIT_AFTER_MS), timing the start, then dpkg -r and check that
-# nothing the package installed is left. Exits non-zero on the first failure.
+# `digitlab --version`, train one epoch with it, run `digitlab predict` on
+# digits from the bundled sample, open the installed window offscreen (and
+# on a real X server under Xvfb when xvfb-run and xauth are there) and let it
+# quit by itself (DIGITLAB_QUIT_AFTER_MS), timing the start, then dpkg -r and
+# check that nothing the package installed is left. Exits non-zero on the
+# first failure; never leaves the package installed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
