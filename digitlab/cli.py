@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`digitlab evaluate | head`): stop quietly.
+        _discard_stdout()
+        return 1
     except (CommandError, ValueError, OSError) as err:
         # ValueError covers the project's file errors (ModelFileError, IdxError,
         # ImageReadError, DownloadError), whose messages name the file.
@@ -106,6 +110,15 @@ def _apply_leading_model_option(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f"the {args.command} command takes no --model")
     if args.model is None:
         args.model = args.gui_model
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device so the exit-time flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a real file descriptor
+        pass
 
 
 def _exit_status(code) -> int:
