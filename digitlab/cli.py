@@ -543,10 +543,8 @@ def _cmd_evaluate(args) -> int:
 def _training_split(data: str):
     from digitlab.core import datasets
 
-    if data == "sample":
-        return datasets.load_sample()
-    if data == "mnist":
-        return datasets.load_full_mnist()  # its error says to run `digitlab download`
+    if data in ("sample", "mnist"):
+        return datasets.load_named(data)  # for "mnist", its error says to run `digitlab download`
     return datasets.load_directory(data)
 
 

@@ -27,16 +27,15 @@ import datetime
 import json
 import os
 import struct
-import tempfile
 import zipfile
 import zlib
-from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from digitlab import __version__
+from digitlab.core.fileio import atomic_output
 from digitlab.core.network import ACTIVATIONS, COSTS, Network
 from digitlab.paths import resource
 
@@ -221,39 +220,11 @@ def save_model(path: str | os.PathLike, network: Network, metadata: dict | None 
     arrays.update({f"b{layer}": b for layer, b in enumerate(network.biases)})
     arrays["meta"] = np.frombuffer(_metadata_bytes(path, network, metadata), dtype=np.uint8)
     try:
-        _write_atomically(path, arrays)
+        # Temp file beside ``path``, fsync, rename over it: see digitlab.core.fileio.
+        with atomic_output(path) as out:
+            np.savez_compressed(out, **arrays)
     except OSError as err:
         raise ModelFileError(path, f"cannot write: {err.strerror or err}") from None
-
-
-def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """np.savez_compressed into a temp file beside ``path``, fsync, then rename over it."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            np.savez_compressed(out, **arrays)
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp makes owner-only files; a model is an ordinary document.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable (POSIX); not possible, nor needed, on Windows."""
-    if os.name != "posix":
-        return
-    with suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # ---------------------------------------------------------------------------

@@ -375,10 +375,13 @@ def test_missing_directory(tmp_path):
         save_model(tmp_path / "no" / "such" / "dir" / "m.npz", make_network())
 
 
-def test_saved_model_is_world_readable(tmp_path):
+def test_saved_model_gets_ordinary_permissions(tmp_path):
+    # A model is a document to share: not the private 0o600 of a temp file.
+    umask = os.umask(0)
+    os.umask(umask)
     path = tmp_path / "m.npz"
     save_model(path, make_network())
-    assert path.stat().st_mode & 0o044 == 0o044
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 # ------------------------------------------------------------- shipped model
