@@ -162,8 +162,7 @@ def _median(values) -> float:
     return float(statistics.median(values))
 
 
-def _epoch_rows(images, labels, repeats: int) -> list[Row]:
-    x = datasets.to_inputs(images)
+def _epoch_rows(images, x, labels, repeats: int) -> list[Row]:
     rows = []
     for batch_size, target in EPOCH_TARGETS.items():
         ours, whole, reference = [], [], []
@@ -182,9 +181,8 @@ def _epoch_rows(images, labels, repeats: int) -> list[Row]:
     return rows
 
 
-def _full_batch_row(images, labels, repeats: int) -> Row:
+def _full_batch_row(x, labels, repeats: int) -> Row:
     network = Network.create(rng=np.random.default_rng(0))
-    x = datasets.to_inputs(images)
     targets = datasets.one_hot(labels)
     times = timeit.repeat(lambda: network.train_step(x, targets, 3.0), number=1, repeat=max(repeats, 3))
     return _row("full-batch gradient step over 10,000", _median(times), "s",
@@ -334,8 +332,9 @@ def run(quick: bool = False, ui: bool = False, progress: Callable[[str], None] |
     rows: list[Row] = []
     notes: list[str] = []
     say("timing training epochs ...")
-    rows += _epoch_rows(images, labels, repeats)
-    rows.append(_full_batch_row(images, labels, repeats))
+    x = datasets.to_inputs(images)
+    rows += _epoch_rows(images, x, labels, repeats)
+    rows.append(_full_batch_row(x, labels, repeats))
     say("timing forward pass and preprocessing ...")
     rows += _latency_rows(repeats)
     say("measuring the default model's accuracy ...")
