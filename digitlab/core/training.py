@@ -213,7 +213,7 @@ class TrainingData:
 
 
 def _as_inputs(images: np.ndarray) -> np.ndarray:
-    flat = images.reshape(len(images), -1)
+    flat = images.reshape(len(images), int(np.prod(images.shape[1:])))  # -1 fails for 0 images
     if flat.dtype == np.uint8:
         return flat.astype(np.float32) * np.float32(1 / 255)
     return np.ascontiguousarray(flat, dtype=np.float32)

@@ -148,3 +148,9 @@ def wait_for(condition, timeout=10.0):
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.005)
+
+
+def test_an_empty_validation_set_gives_nan_validation_figures(sample):
+    data = TrainingData(sample.train_images, sample.train_labels, sample.val_images[:0], sample.val_labels[:0])
+    stats = [r.epoch_stats for r in run(new_net(), data, epochs=1, train_size=200) if r.kind == "epoch"][0]
+    assert np.isnan(stats.val_accuracy) and stats.train_accuracy > 0
