@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -122,12 +122,22 @@ def run_app(argv: list[str] | None = None) -> int:
     window.show()
     problem = problem or window.startup_problem
     if problem:
-        QTimer.singleShot(0, lambda: window.show_error("Could not open the model", problem))
+        QTimer.singleShot(0, window, lambda: window.show_error("Could not open the model", problem))
+    # A timer object, stopped below: a pending quit must not outlive this call
+    # (in a test session it would end some later event loop at once).
+    quit_timer = QTimer()
+    quit_timer.setSingleShot(True)
+    quit_timer.timeout.connect(app.quit)
     if quit_after is not None:
-        QTimer.singleShot(quit_after, app.quit)
+        quit_timer.start(quit_after)
     try:
         code = app.exec()
     finally:
+        quit_timer.stop()
+        # Closing the last window during quit() posts a second Quit event. Left in
+        # the queue it would be handled after exec() returned and end every later
+        # event loop at once (it matters where run_app shares its QApplication).
+        QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
         app.aboutToQuit.disconnect(window.shutdown)
         window.shutdown()
         window.save_settings()

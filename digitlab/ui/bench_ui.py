@@ -28,7 +28,7 @@ from digitlab.ui.app import keep_singletons_alive
 
 keep_singletons_alive()
 
-from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QPoint, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -189,7 +189,7 @@ def run(seconds: float = 3.0) -> list[dict]:
             window.shutdown()
             window.close()
             window.deleteLater()
-            app.processEvents()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def _measure(app: QApplication, window, seconds: float) -> list[dict]:

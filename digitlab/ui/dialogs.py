@@ -176,8 +176,13 @@ class DownloadDialog(QProgressDialog):
         self._cancel.set()
         self._label.setText("Cancelling...")
 
-    def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Cancel and wait for the worker thread (window closing)."""
+    def shutdown(self, timeout_ms: int = 35_000) -> bool:
+        """Cancel and wait for the worker thread (window closing).
+
+        The download notices the cancel between chunks; a stalled server can
+        hold a read for the download's 30 s timeout, hence the long default:
+        a QThread destroyed while it runs would abort the whole process.
+        """
         self._cancel.set()
         if self._worker_thread is None:
             return True

@@ -90,8 +90,7 @@ def initial_model(path: str | os.PathLike | None = None) -> tuple[Network, dict,
             problem = str(err)
     try:
         network, metadata = model_io.load_default_model()
-        metadata = dict(metadata)
-        metadata.setdefault("name", "default model")
+        metadata = {**metadata, "name": "default model"}  # what the status bar calls it
         return network, metadata, None, problem
     except (OSError, ValueError) as err:
         problem = problem or f"the shipped model could not be loaded ({err}); starting untrained"
@@ -149,7 +148,10 @@ class MainWindow(QMainWindow):
             self.startup_problem = ""
         self.display: Network = network.copy()
         self._model_path: Path | None = Path(model_path) if model_path else None
-        self._model_name = (metadata or {}).get("name") or (self._model_path.stem if self._model_path else "model")
+        if self._model_path is not None:
+            self._model_name = self._model_path.stem
+        else:
+            self._model_name = (metadata or {}).get("name") or "model"
         self._dirty = False  # an unsaved trained model
         self._input: np.ndarray | None = None  # the 28x28 image the network sees now
         self._noise_input: np.ndarray | None = None
@@ -603,7 +605,7 @@ class MainWindow(QMainWindow):
             return False
         path = Path(path)
         self.training_panel.set_network(network)
-        self._set_display(network, metadata.get("name") or path.stem, path)
+        self._set_display(network, path.stem, path)
         self._dirty = False
         self.settings.setValue("last_model_path", str(path))
         self._remember_dir(path)

@@ -4,10 +4,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from digitlab.core import model_io
@@ -71,6 +73,17 @@ def test_run_app_quits_by_itself_after_the_delay(qapp, monkeypatch, recorded_win
     window = recorded_windows[0]
     assert window.windowTitle() == "DigitLab"
     assert not window.training_panel.is_running()
+
+
+def test_run_app_leaves_no_pending_quit_behind(qapp, monkeypatch, recorded_windows):
+    monkeypatch.setenv("DIGITLAB_QUIT_AFTER_MS", "200")
+    assert app_module.run_app([]) == 0
+    qapp.processEvents()  # as pytest-qt does between tests
+    loop = QEventLoop()
+    QTimer.singleShot(50, loop.quit)
+    start = time.perf_counter()
+    assert loop.exec() == 0
+    assert time.perf_counter() - start >= 0.04  # it really waited for its timer
 
 
 def test_run_app_opens_the_model_given_with_dash_dash_model(qapp, monkeypatch, recorded_windows, tmp_path):
