@@ -44,6 +44,13 @@ def _row(name: str, value, unit: str, target: str | None = None, ok: bool | None
     return {"name": name, "value": value, "unit": unit, "target": target, "ok": ok, "note": note}
 
 
+def _num(value: float, digits: int = 2) -> float | None:
+    """``value`` rounded, or None when there is nothing to report (NaN)."""
+    if not math.isfinite(value):
+        return None
+    return int(round(value)) if digits == 0 else round(float(value), digits)
+
+
 def _percentile(values, q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else math.nan
 
@@ -218,19 +225,19 @@ def _measure(app: QApplication, window, seconds: float) -> list[dict]:
     stroke_p95 = _percentile(player.latencies_ms, 95)
     throughput = last.samples_seen / last.elapsed if last is not None and last.elapsed > 0 else math.nan
     return [
-        _row("UI longest event-loop stall while training", round(longest, 2), "ms",
-             f"< {STALL_TARGET_MS:g} ms", bool(longest < STALL_TARGET_MS),
+        _row("UI longest event-loop stall while training", _num(longest), "ms",
+             f"< {STALL_TARGET_MS:g} ms", bool(longest < STALL_TARGET_MS) if gaps else None,
              f"{len(gaps)} gaps of a {PROBE_INTERVAL_MS} ms timer over {seconds:g} s"),
-        _row("UI event-loop gap, median", round(_percentile(gaps, 50), 3), "ms"),
-        _row("UI event-loop gap, 99th percentile", round(_percentile(gaps, 99), 2), "ms"),
-        _row("stroke to prediction latency, 95th percentile", round(stroke_p95, 2), "ms",
-             f"< {STROKE_TARGET_MS:g} ms", bool(stroke_p95 < STROKE_TARGET_MS),
+        _row("UI event-loop gap, median", _num(_percentile(gaps, 50), 3), "ms"),
+        _row("UI event-loop gap, 99th percentile", _num(_percentile(gaps, 99)), "ms"),
+        _row("stroke to prediction latency, 95th percentile", _num(stroke_p95), "ms",
+             f"< {STROKE_TARGET_MS:g} ms", bool(stroke_p95 < STROKE_TARGET_MS) if player.latencies_ms else None,
              f"{len(player.latencies_ms)} timed mouse events; event delivery to end of the prediction handler"),
-        _row("stroke to prediction latency, median", round(_percentile(player.latencies_ms, 50), 2), "ms"),
-        _row("prediction handler on canvas.changed, median", round(_percentile(handler.durations_ms, 50), 2),
+        _row("stroke to prediction latency, median", _num(_percentile(player.latencies_ms, 50)), "ms"),
+        _row("prediction handler on canvas.changed, median", _num(_percentile(handler.durations_ms, 50)),
              "ms", note=f"{len(handler.durations_ms)} calls (throttled to one per frame)"),
-        _row("training throughput while the UI is busy", round(throughput), "samples/s",
+        _row("training throughput while the UI is busy", _num(throughput, 0), "samples/s",
              note="bundled sample, mini-batches of 10"),
-        _row("training updates reaching the UI", round(snapshots_per_s, 1), "per s",
+        _row("training updates reaching the UI", _num(snapshots_per_s, 1), "per s",
              note="progress records are throttled to about 30 per second"),
     ]

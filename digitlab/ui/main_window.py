@@ -24,6 +24,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -47,7 +48,7 @@ from digitlab.ui.dialogs import AboutDialog, DownloadDialog
 from digitlab.ui.noise_panel import NoisePanel
 from digitlab.ui.output_chart import OutputChart
 from digitlab.ui.training_panel import TrainingPanel
-from digitlab.ui.training_worker import GUI_PRIORITY
+from digitlab.ui.training_worker import GuiBusyFilter
 from digitlab.ui.weights_view import WeightsView
 
 SETTINGS_ENV = "DIGITLAB_SETTINGS_PATH"
@@ -170,6 +171,7 @@ class MainWindow(QMainWindow):
         self._live_view_timer.timeout.connect(self._apply_snapshot)
 
         self._build_widgets()
+        self._watch_painting()
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -208,6 +210,14 @@ class MainWindow(QMainWindow):
         self.undo_button = QToolButton()
         self.undo_button.setText("Undo")
         self.undo_button.setToolTip("Undo the last stroke (Ctrl+Z).")
+
+    def _watch_painting(self) -> None:
+        """Let training step aside while the views whose painting runs Python repaint."""
+        self._busy = GuiBusyFilter(self)
+        views = [self.canvas, self.preview]
+        for container in (self.chart, self.weights_view, self.noise_panel):
+            views += [view.viewport() for view in container.findChildren(QGraphicsView)]
+        self._busy.watch(*views)
 
     def _draw_widget(self) -> QWidget:
         side = QVBoxLayout()
@@ -450,7 +460,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def update_prediction(self) -> None:
         """Predict the canvas drawing (called on ``canvas.changed``)."""
-        GUI_PRIORITY.claim(0.008)  # drawing must feel immediate, even while training
+        self._busy.hold()  # drawing must feel immediate, even while training
         if self.canvas.is_empty():
             if self._noise_input is not None:
                 return  # the canvas was cleared to show noise; keep showing it
@@ -710,7 +720,7 @@ class MainWindow(QMainWindow):
         self._since_live_view.start()
         if record is None:
             return
-        GUI_PRIORITY.claim(0.015)  # the weight pictures and their repaint
+        self._busy.hold()  # training steps aside for the pictures and their repaint
         # The record holds read-only copies: safe to hand to the views as they are.
         self.weights_view.set_parameters(record.weights, record.biases)
         if self._input is not None:

@@ -53,7 +53,7 @@ from digitlab.core import datasets
 from digitlab.core.network import ACTIVATIONS, Network
 from digitlab.core.training import Progress, TrainingConfig, TrainingData
 from digitlab.ui import style
-from digitlab.ui.training_worker import GUI_PRIORITY, IDLE, PAUSED, TrainingController
+from digitlab.ui.training_worker import IDLE, PAUSED, GuiBusyFilter, TrainingController
 
 INPUT_SIZE = 784
 OUTPUT_SIZE = 10
@@ -165,6 +165,7 @@ class LearningCurves(QWidget):
         self._smoothed = _GrowingSeries()
         self._ema = 0.0
         self._ema_count = 0
+        self._loss_max = 0.0
         self._epochs: list[dict] = []  # one EpochStats.as_dict() per epoch, plus "batch"
         self._since_redraw = QElapsedTimer()
         self._redraw_timer = QTimer(self)
@@ -178,13 +179,18 @@ class LearningCurves(QWidget):
         self._accuracy_plot = self.plots.addPlot(row=0, col=1, title="Accuracy per epoch (%)")
         for plot in (self._loss_plot, self._accuracy_plot):
             plot.setMenuEnabled(False)
+            # The ranges follow the data, set in _redraw before the new data:
+            # pyqtgraph's lazy auto-range would change them during the paint and
+            # repaint everything a second time.
+            plot.setMouseEnabled(x=False, y=False)
+            plot.enableAutoRange(False)
+            plot.hideButtons()
         # Grid lines are costly to paint across a busy curve; the accuracy plot
         # (a few points, values read off against 0-100 %) is where they help.
         self._accuracy_plot.showGrid(x=False, y=True, alpha=0.2)
         self._loss_plot.setLabel("bottom", "mini-batch")
         self._accuracy_plot.setLabel("bottom", "epoch")
         self._accuracy_plot.setYRange(0, 100, padding=0.02)
-        self._accuracy_plot.setLimits(yMin=-5, yMax=105)
         self._loss_legend = self._loss_plot.addLegend(offset=(-5, 5))
         self._accuracy_legend = self._accuracy_plot.addLegend(offset=(-5, -5))
 
@@ -200,6 +206,8 @@ class LearningCurves(QWidget):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
         self._apply_palette()
+        self._busy = GuiBusyFilter(self)
+        self._busy.watch(self.plots.viewport())
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -233,6 +241,7 @@ class LearningCurves(QWidget):
         self._raw.clear()
         self._smoothed.clear()
         self._ema, self._ema_count = 0.0, 0
+        self._loss_max = 0.0
         self._epochs.clear()
         self.refresh()
 
@@ -257,6 +266,9 @@ class LearningCurves(QWidget):
             count += 1
             smoothed[i] = ema / (1 - EMA_BETA**count)
         self._ema, self._ema_count = ema, count
+        finite = losses[np.isfinite(losses)]
+        if finite.size:
+            self._loss_max = max(self._loss_max, float(finite.max()))
         self._raw.extend(x, losses)
         self._smoothed.extend(x, smoothed)
 
@@ -268,6 +280,9 @@ class LearningCurves(QWidget):
         self._epochs.append(entry)
 
     def _redraw(self) -> None:
+        batches = max(self._raw.size, 10)
+        self._loss_plot.setRange(xRange=(0, batches), yRange=(0, 1.05 * self._loss_max or 1.0), padding=0.02)
+        self._accuracy_plot.setXRange(0.5, max(len(self._epochs), 1) + 0.5, padding=0)
         self._raw_item.setData(self._raw.x, self._raw.y)
         self._smoothed_item.setData(self._smoothed.x, self._smoothed.y)
         epochs = np.array([e["epoch"] for e in self._epochs], dtype=np.float64)
@@ -282,7 +297,7 @@ class LearningCurves(QWidget):
     @Slot()
     def refresh(self) -> None:
         """Show the data added since the last refresh, now."""
-        GUI_PRIORITY.claim(0.025)  # the redraw and the repaint that follows
+        self._busy.hold()  # training steps aside for the redraw and the repaint
         self._redraw_timer.stop()
         self._since_redraw.start()
         self._redraw()

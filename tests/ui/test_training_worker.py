@@ -1,5 +1,7 @@
 """The training worker thread and its GUI-thread controller, with real threads."""
 
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QThread
@@ -163,3 +165,69 @@ def test_an_exception_in_training_is_reported(qtbot, controller, data, network):
         controller.start(network, bad, TrainingConfig(epochs=1))
     assert "Training failed" in controller.errors[0]
     assert not controller.is_running()
+
+
+def test_gui_priority_pauses_training_only_while_claimed(monkeypatch):
+    from digitlab.ui import training_worker
+
+    priority = training_worker.GuiPriority()
+    sleeps = []
+
+    def fake_sleep(seconds):
+        sleeps.append(seconds)
+        priority.release()  # the GUI finishes while the loop sleeps
+
+    monkeypatch.setattr(training_worker.time, "sleep", fake_sleep)
+    priority.step_aside()
+    assert sleeps == []  # nothing claimed: no pause
+
+    priority.claim()
+    assert priority.is_claimed()
+    priority.step_aside()
+    assert len(sleeps) == 1 and not priority.is_claimed()
+
+    # Right after a pause the loop trains on (MIN_RUN), even if the GUI claims again.
+    priority.claim()
+    priority.step_aside()
+    assert len(sleeps) == 1
+    # A claim never lasts longer than MAX_PAUSE.
+    priority.claim(seconds=60.0)
+    assert priority._until - time.perf_counter() <= priority.MAX_PAUSE
+
+
+def test_busy_filter_claims_while_a_watched_widget_paints(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    from digitlab.ui.training_worker import GuiBusyFilter, GuiPriority
+
+    class RecordingPriority(GuiPriority):
+        def __init__(self):
+            super().__init__()
+            self.events = []
+
+        def claim(self, seconds=GuiPriority.MAX_PAUSE):
+            self.events.append("claim")
+            super().claim(seconds)
+
+        def release(self):
+            self.events.append("release")
+            super().release()
+
+    priority = RecordingPriority()
+    busy = GuiBusyFilter(priority=priority)
+    window = QWidget()
+    qtbot.addWidget(window)
+    view = QWidget(window)  # like a plot's viewport inside the main window
+    view.resize(40, 40)
+    window.resize(50, 50)
+    window.show()
+    qtbot.waitExposed(window)
+    busy.watch(view)
+    qtbot.wait(20)
+    priority.events.clear()
+    view.update()
+    # Painting claims priority; once the event loop is idle the claim is released.
+    qtbot.waitUntil(lambda: priority.events[-2:] == ["claim", "release"], timeout=2000)
+    assert not priority.is_claimed()
+    busy.hold()
+    assert priority.is_claimed()
