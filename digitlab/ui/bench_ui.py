@@ -24,9 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from digitlab.ui.app import keep_singletons_alive
 
-keep_singletons_alive()
 
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QPoint, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402

@@ -17,7 +17,6 @@ from digitlab.core.network import Network
 from digitlab.ui import app as app_module
 from digitlab.ui import main_window
 
-app_module.keep_singletons_alive()
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,7 +49,6 @@ def recorded_windows(monkeypatch):
 
 
 def test_singletons_survive_many_binding_calls(qapp):
-    app_module.keep_singletons_alive()
     button = QPushButton()
     for _ in range(20_000):  # each used to drop one reference to None on Python < 3.12
         button.setEnabled(True)

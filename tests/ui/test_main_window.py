@@ -25,11 +25,8 @@ from digitlab.core import datasets, model_io, preprocess
 from digitlab.core.download import RemoteFile
 from digitlab.core.drawing import draw_digit
 from digitlab.core.network import Network
-from digitlab.ui.app import keep_singletons_alive
 from digitlab.ui.main_window import MainWindow
 
-# PySide6 6.12 on Python < 3.12 drops references to None and True (see keep_singletons_alive).
-keep_singletons_alive()
 
 
 @pytest.fixture(autouse=True)
@@ -138,7 +135,6 @@ def test_status_bar_names_model_parameters_data_and_state(window):
 
 
 # Floating docks are top-level windows; the offscreen platform cannot raise() them.
-@pytest.mark.qt_log_ignore("This plugin does not support raise")
 def test_reset_layout_brings_every_panel_back(window):
     window.output_dock.hide()
     window.training_dock.setFloating(True)

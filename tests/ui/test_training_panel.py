@@ -9,11 +9,8 @@ from PySide6.QtGui import QImage
 
 from digitlab.core import datasets
 from digitlab.core.network import Network
-from digitlab.ui.app import keep_singletons_alive
 from digitlab.ui.training_panel import ArchitectureError, TrainingPanel, parse_hidden_layers
 
-# PySide6 6.12 on Python < 3.12 drops references to None and True (see keep_singletons_alive).
-keep_singletons_alive()
 
 
 @pytest.fixture

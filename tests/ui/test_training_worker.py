@@ -9,11 +9,8 @@ from PySide6.QtCore import QCoreApplication, QThread
 from digitlab.core.datasets import load_sample
 from digitlab.core.network import Network
 from digitlab.core.training import TrainingConfig, TrainingControl, TrainingData
-from digitlab.ui.app import keep_singletons_alive
 from digitlab.ui.training_worker import TrainingController, TrainingWorker
 
-# PySide6 6.12 on Python < 3.12 drops references to None and True (see keep_singletons_alive).
-keep_singletons_alive()
 
 
 @pytest.fixture(scope="module")
