@@ -221,6 +221,12 @@ class DrawingCanvas(QWidget):
         side = min(self.width(), self.height())
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
+    def to_widget(self, x: float, y: float) -> QPointF:
+        """Widget position of logical canvas point (x, y), 0..280 (for scripted strokes)."""
+        rect = self._content_rect()
+        scale = rect.width() / LOGICAL_SIZE
+        return QPointF(rect.x() + x * scale, rect.y() + y * scale)
+
     def _to_logical(self, pos: QPointF) -> QPointF:
         rect = self._content_rect()
         scale = LOGICAL_SIZE / max(rect.width(), 1.0)
@@ -484,7 +490,7 @@ class DrawingCanvas(QWidget):
 class DigitPreview(QWidget):
     """The 28x28 input the network receives, enlarged with square pixels and a faint grid."""
 
-    CAPTION = "what the network sees (28x28)"
+    CAPTION = "network input, 28x28"
     EMPTY_TEXT = "draw a digit"
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -515,7 +521,7 @@ class DigitPreview(QWidget):
         self.update()
 
     def sizeHint(self):  # noqa: N802 (Qt API)
-        return QSize(168, 190)
+        return QSize(140, 160)
 
     def _caption_height(self) -> int:
         return self.fontMetrics().height() + 6

@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
         side_widget.setLayout(side)
         side.setContentsMargins(0, 0, 0, 0)
         # The canvas is what the hand works on: give it the room, the preview a column.
-        side_widget.setMaximumWidth(190)
+        side_widget.setMaximumWidth(150)
         row = QHBoxLayout()
         row.setContentsMargins(4, 4, 4, 4)
         row.addWidget(self.canvas, 1)

@@ -1,0 +1,80 @@
+"""Make the README's screenshots from the real app in a real X window.
+
+Run under an X server (Xvfb works), from the repository root:
+
+    Xvfb :42 -screen 0 1366x768x24 &
+    DISPLAY=:42 QT_QPA_PLATFORM=xcb python docs/make_screenshots.py
+
+It opens the window at 1366x768, draws a 3 on the canvas with real mouse
+events, trains a fresh network for a few seconds on the bundled sample, and
+grabs the whole screen (the window with its decorations-free frame) into
+docs/screenshot.png, then the noise test into docs/noise.png.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+
+# Keep the user's settings out of it: a throwaway settings file.
+os.environ.setdefault("DIGITLAB_SETTINGS_PATH", str(Path(tempfile.mkdtemp()) / "settings.ini"))
+
+from digitlab.core.drawing import DIGIT_STROKES, place_strokes  # noqa: E402
+from digitlab.ui.app import create_application  # noqa: E402
+from digitlab.ui.main_window import MainWindow, initial_model  # noqa: E402
+
+DOCS = Path(__file__).resolve().parent
+
+
+def draw_digit(canvas, digit: int) -> None:
+    """Draw one of core.drawing's handwritten digits with mouse events."""
+    for stroke in place_strokes(DIGIT_STROKES[digit][0], 60, 50, 170):
+        points = [canvas.to_widget(x, y).toPoint() for x, y in stroke]
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
+        for point in points[1:]:
+            QTest.mouseMove(canvas, point)
+            QTest.qWait(4)
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
+
+
+def grab_screen(path: Path) -> None:
+    QGuiApplication.primaryScreen().grabWindow(0).save(str(path))
+    print("wrote", path)
+
+
+def main() -> int:
+    app = create_application([])
+    network, metadata, path, _ = initial_model(None)
+    window = MainWindow(network, metadata, path)
+    window.resize(1366, 768)
+    window.showMaximized()
+    QTest.qWait(800)
+    panel = window.training_panel
+    panel.start()  # a fresh network learns from scratch, as in the video
+    QTest.qWait(6000)
+    draw_digit(window.canvas, 3)
+    QTest.qWait(1500)
+    grab_screen(DOCS / "screenshot.png")
+    panel.stop()
+    QTest.qWait(500)
+    window.noise_dock.raise_() if hasattr(window, "noise_dock") else None
+    window.noise_panel.run_comparison()
+    window.noise_panel.window().activateWindow()
+    QTest.qWait(800)
+    window.noise_panel.grab().save(str(DOCS / "noise.png"))
+    print("wrote", DOCS / "noise.png")
+    window.shutdown()
+    window.close()
+    QTimer.singleShot(0, app.quit)
+    app.exec()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
