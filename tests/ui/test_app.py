@@ -48,12 +48,16 @@ def recorded_windows(monkeypatch):
     return windows
 
 
-def test_singletons_survive_many_binding_calls(qapp):
+def test_the_qt_binding_keeps_its_references_to_none_and_true(qapp):
+    """PySide6 6.12.0 dropped a reference to None per void call and to True per
+    emit, aborting Python < 3.12 within seconds; pyproject.toml excludes it."""
     button = QPushButton()
-    for _ in range(20_000):  # each used to drop one reference to None on Python < 3.12
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for _ in range(1000):
         button.setEnabled(True)
-    assert sys.getrefcount(None) > 10_000
-    assert sys.getrefcount(True) > 10_000
+        button.pressed.emit()
+    assert sys.getrefcount(None) >= none_before - 10
+    assert sys.getrefcount(True) >= true_before - 10
 
 
 def test_create_application_names_the_app_and_sets_an_icon(qapp):
