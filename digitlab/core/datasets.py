@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from digitlab.core.fileio import atomic_output
+from digitlab.core.fileio import FileProblem, atomic_output
 from digitlab.paths import resource, user_data_dir
 
 __all__ = [
@@ -83,27 +83,11 @@ _MNIST_STEMS = {
 }
 
 
-class IdxError(ValueError):
+class IdxError(FileProblem):
     """A data file is missing, unreadable or not what it should be.
 
     The message is one line: ``"<file>: <problem>"``.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file (or folder) at fault.
-    problem : str
-        What is wrong with it, one line.
     """
-
-    def __init__(self, path: str | os.PathLike, problem: str) -> None:
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
-
-    def __reduce__(self):
-        # Keep the two-argument constructor picklable (multiprocessing, logging).
-        return type(self), (self.path, self.problem)
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Atomic file writes: a crash or a full disk never leaves a half-written file.
+"""File safety shared by every reader and writer: one-line errors, atomic writes.
 
 Every file DigitLab writes (models, IDX data, PNG and CSV exports) goes
 through :func:`atomic_output`: the bytes go to a temporary file beside the
@@ -13,6 +13,30 @@ import secrets
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+
+class FileProblem(ValueError):
+    """A file is missing, unreadable or not what it should be.
+
+    The message is one line, ``"<file>: <problem>"``, ready for a message box
+    or the command line.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (or folder) at fault.
+    problem : str
+        What is wrong with it, one line.
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+    def __reduce__(self):
+        # Keep the two-argument constructor picklable (multiprocessing, logging).
+        return type(self), (self.path, self.problem)
 
 
 @contextmanager

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from digitlab import __version__
-from digitlab.core.fileio import atomic_output
+from digitlab.core.fileio import FileProblem, atomic_output
 from digitlab.core.network import ACTIVATIONS, COSTS, Network
 from digitlab.paths import resource
 
@@ -85,27 +85,11 @@ _READ_ERRORS = (
 )
 
 
-class ModelFileError(ValueError):
+class ModelFileError(FileProblem):
     """A model file is missing, unreadable, damaged or not a DigitLab model.
 
     The message is one line: ``"<file>: <problem>"``.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file at fault.
-    problem : str
-        What is wrong with it, one line.
     """
-
-    def __init__(self, path: str | os.PathLike, problem: str) -> None:
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
-
-    def __reduce__(self):
-        # Keep the two-argument constructor picklable (multiprocessing, logging).
-        return type(self), (self.path, self.problem)
 
 
 # ---------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from digitlab.ui import style
 
 
 #: Side of the logical drawing square; :meth:`DrawingCanvas.image` has this shape.

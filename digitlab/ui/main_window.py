@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QSlider,
     QToolButton,
@@ -40,7 +39,7 @@ import numpy as np
 
 from digitlab import __version__
 from digitlab import imageio
-from digitlab.core import datasets, download, model_io, preprocess
+from digitlab.core import download, model_io, preprocess
 from digitlab.core.network import Network
 from digitlab.core.training import Progress
 from digitlab.ui.canvas import DigitPreview, DrawingCanvas

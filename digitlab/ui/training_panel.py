@@ -23,8 +23,6 @@ import csv
 import io
 import math
 import os
-import tempfile
-from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QBuffer, QElapsedTimer, QEvent, QIODevice, QRegularExpression, Qt, QTimer, Signal, Slot
@@ -49,6 +47,7 @@ from PySide6.QtWidgets import (
 import numpy as np
 import pyqtgraph as pg
 
+from digitlab.core.fileio import write_bytes_atomically
 from digitlab.core import datasets
 from digitlab.core.network import ACTIVATIONS, Network
 from digitlab.core.training import Progress, TrainingConfig, TrainingData
@@ -104,25 +103,6 @@ def parse_hidden_layers(text: str) -> tuple[int, ...]:
     if any(not 1 <= n <= MAX_LAYER_SIZE for n in hidden):
         raise ArchitectureError(f"hidden layers: each needs 1 to {MAX_LAYER_SIZE} neurons, got {text!r}")
     return (INPUT_SIZE, *hidden, OUTPUT_SIZE)
-
-
-def write_file_atomically(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over it.
-
-    A crash or a full disk leaves any existing file at ``path`` untouched.
-    """
-    path = Path(path)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
 
 
 class _GrowingSeries:
@@ -332,7 +312,7 @@ class LearningCurves(QWidget):
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
         if not pixmap.save(buffer, "PNG"):
             raise OSError(f"{path}: could not encode the curves as PNG")
-        write_file_atomically(path, bytes(buffer.data()))
+        write_bytes_atomically(path, bytes(buffer.data()))
 
     def export_csv(self, path: str | os.PathLike) -> None:
         """Save the history as CSV: one row per mini-batch; epoch columns filled where an epoch ended."""
@@ -348,7 +328,7 @@ class LearningCurves(QWidget):
             else:
                 row += [epoch["epoch"]] + [repr(float(epoch[k])) for k in _CSV_COLUMNS[4:]]
             writer.writerow(row)
-        write_file_atomically(path, text.getvalue().encode("utf-8"))
+        write_bytes_atomically(path, text.getvalue().encode("utf-8"))
 
 
 def _to_bool(value) -> bool:

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPoint, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPen
+from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QGuiApplication, QPen
 from PySide6.QtWidgets import (
     QDialog,
     QGraphicsRectItem,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
+from digitlab.imageio import ImageWriteError, write_png
 from digitlab.ui import style
 
 #: Pixels between tiles in a mosaic.
@@ -652,28 +652,8 @@ def _colorize(mosaic: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def _write_png_atomic(path: Path, rgba: np.ndarray) -> None:
-    """Encode an RGBA array as PNG and write it via a temporary file and os.replace."""
-    height, width = rgba.shape[:2]
-    data = np.ascontiguousarray(rgba, dtype=np.uint8)
-    image = QImage(data.data, width, height, width * 4, QImage.Format.Format_RGBA8888)
-    encoded = QByteArray()
-    buffer = QBuffer(encoded)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise ImageExportError(f"cannot write {path}: PNG encoding failed")
-    buffer.close()
-    payload = bytes(encoded.data())
-    directory = path.parent if str(path.parent) else Path(".")
+    """Write an RGBA array as a PNG file, atomically (via digitlab.imageio)."""
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as err:
-        raise ImageExportError(f"cannot write {path}: {err.strerror or err}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except OSError as err:
-        Path(temp_name).unlink(missing_ok=True)
-        raise ImageExportError(f"cannot write {path}: {err.strerror or err}") from None
+        write_png(path, rgba)
+    except ImageWriteError as err:
+        raise ImageExportError(str(err)) from None
