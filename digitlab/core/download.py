@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
+from digitlab.core.fileio import fsync_directory
 from digitlab.core.datasets import (
     IdxError,
     full_mnist_dir,
@@ -185,7 +186,7 @@ def _download_file(spec, dest, mirrors, report, cancel, timeout) -> None:
             failures.append(f"{url}: {err}")
             continue
         os.replace(part, dest / spec.name)
-        _fsync_dir(dest)
+        fsync_directory(dest)
         return
     raise DownloadError(f"could not download {spec.name}: " + "; ".join(failures))
 
@@ -362,14 +363,3 @@ def _describe(err: BaseException) -> str:
     cause = getattr(err, "reason", None) if isinstance(err, URLError) else None
     text = str(cause if cause is not None else err)
     return " ".join(text.split()) or type(err).__name__
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable (POSIX); not possible, nor needed, on Windows."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

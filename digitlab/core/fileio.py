@@ -62,7 +62,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
         with suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
@@ -71,7 +71,7 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
         stream.write(data)
 
 
-def _fsync_directory(folder: Path) -> None:
+def fsync_directory(folder: Path) -> None:
     """Make the rename itself durable (POSIX); Windows cannot open folders."""
     if os.name != "posix":
         return
