@@ -55,9 +55,13 @@ class GuiPriority:
     """
 
     #: The longest single pause of the training loop for the GUI, in seconds.
-    MAX_PAUSE = 0.03
+    #: Long enough to cover a whole repaint of the window: the window's
+    #: smoothness comes first (measured with `digitlab bench --ui`: 0.03 s
+    #: pauses with 0.01 s runs left 60-100 ms stalls, 0.1 s / 0.002 s 50-80 ms,
+    #: at about half the training speed while the user draws).
+    MAX_PAUSE = 0.1
     #: Training time guaranteed between two pauses, in seconds.
-    MIN_RUN = 0.01
+    MIN_RUN = 0.002
 
     def __init__(self) -> None:
         # perf_counter times; float stores are atomic under the GIL.
