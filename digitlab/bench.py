@@ -27,6 +27,7 @@ asserted in tests.
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import statistics
@@ -282,7 +283,7 @@ def _accuracy_rows(quick: bool) -> list[Row]:
 
 def _ui_rows(quick: bool) -> tuple[list[Row], str]:
     try:
-        from digitlab.ui import bench_ui
+        bench_ui = importlib.import_module("digitlab.ui.bench_ui")
     except ImportError as err:
         return [], f"UI benchmark skipped: {err}"
     rows = bench_ui.run(seconds=1.5 if quick else 3.0)

@@ -207,6 +207,18 @@ def _measure(app: QApplication, window, seconds: float) -> list[dict]:
     player = _StrokePlayer(window)
     _spin(app, 0.2)  # let the window settle before measuring
 
+    # Baseline: the same strokes with no training, so the stall figure below
+    # can be read as "painting itself" versus "waiting for the training thread".
+    idle_probe = _Probe()
+    idle_probe.timer.start()
+    player.timer.start()
+    _spin(app, seconds / 2)
+    player.finish()
+    idle_probe.timer.stop()
+    idle_longest = max(idle_probe.gaps_ms) if idle_probe.gaps_ms else math.nan
+    player.latencies_ms.clear()
+    handler.durations_ms.clear()
+
     if not panel.start():
         return [_row("UI benchmark", None, "", note="training did not start: " + "; ".join(window.errors))]
     probe.timer.start()
@@ -226,6 +238,8 @@ def _measure(app: QApplication, window, seconds: float) -> list[dict]:
         _row("UI longest event-loop stall while training", _num(longest), "ms",
              f"< {STALL_TARGET_MS:g} ms", bool(longest < STALL_TARGET_MS) if gaps else None,
              f"{len(gaps)} gaps of a {PROBE_INTERVAL_MS} ms timer over {seconds:g} s"),
+        _row("UI longest event-loop stall, same strokes, no training", _num(idle_longest), "ms",
+             note="baseline: the window's own painting"),
         _row("UI event-loop gap, median", _num(_percentile(gaps, 50), 3), "ms"),
         _row("UI event-loop gap, 99th percentile", _num(_percentile(gaps, 99)), "ms"),
         _row("stroke to prediction latency, 95th percentile", _num(stroke_p95), "ms",
