@@ -232,8 +232,15 @@ class DrawingCanvas(QWidget):
         return QPointF((pos.x() - rect.x()) * scale, (pos.y() - rect.y()) * scale)
 
     def _screen_scale(self) -> float:
-        """Device pixels of the on-screen image per logical unit."""
-        return self._screen.width() / LOGICAL_SIZE if not self._screen.isNull() else 1.0
+        """Painter scale for the on-screen image: its device-independent pixels per logical unit.
+
+        The image carries the screen's devicePixelRatio, so a QPainter on it
+        already works in device-independent pixels and maps them onto the
+        ratio-times-larger pixel grid itself (crisp on high-DPI screens).
+        """
+        if self._screen.isNull():
+            return 1.0
+        return self._screen.width() / self._screen.devicePixelRatioF() / LOGICAL_SIZE
 
     def _ensure_screen_image(self) -> None:
         """(Re)make the on-screen image when the widget's size or pixel ratio changed."""
@@ -247,7 +254,7 @@ class DrawingCanvas(QWidget):
             return
         self._screen = QImage(side, side, QImage.Format.Format_Grayscale8)
         self._screen.setDevicePixelRatio(ratio)
-        self._render_all(self._screen, side / LOGICAL_SIZE)
+        self._render_all(self._screen, self._screen_scale())
 
     # ------------------------------------------------------------- rendering
     def _painter(self, image: QImage, scale: float) -> QPainter:
@@ -278,9 +285,10 @@ class DrawingCanvas(QWidget):
         target = QRectF((LOGICAL_SIZE - width) / 2, (LOGICAL_SIZE - height) / 2, width, height)
         # Pre-scaling with Qt's smooth scaler averages areas when shrinking a
         # large photo, where drawing it scaled would only sample it.
+        device_scale = scale * painter.device().devicePixelRatioF()
         pixels = source.scaled(
-            max(1, round(width * scale)),
-            max(1, round(height * scale)),
+            max(1, round(width * device_scale)),
+            max(1, round(height * device_scale)),
             Qt.AspectRatioMode.IgnoreAspectRatio,
             Qt.TransformationMode.SmoothTransformation,
         )

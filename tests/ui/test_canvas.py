@@ -348,3 +348,50 @@ def test_preview_none_shows_the_empty_look(preview):
 def test_preview_rejects_wrong_shapes(preview):
     with pytest.raises(ValueError):
         preview.set_image(np.zeros((20, 20)))
+
+
+HIGH_DPI_SCRIPT = """
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from digitlab.imageio import qimage_to_array
+from digitlab.ui.canvas import DrawingCanvas
+
+app = QApplication([])
+canvas = DrawingCanvas()
+canvas.resize(300, 300)
+canvas.show()
+QTest.qWaitForWindowExposed(canvas)
+assert canvas.devicePixelRatioF() == 2.0, canvas.devicePixelRatioF()
+start, end = canvas.to_widget(60, 140).toPoint(), canvas.to_widget(220, 140).toPoint()
+QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+for step in range(1, 11):
+    QTest.mouseMove(canvas, start + (end - start) * step / 10)
+QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+canvas.repaint()
+shot = qimage_to_array(canvas.grab().toImage())
+shot = shot[..., :3].mean(axis=2) if shot.ndim == 3 else shot
+# Along the stroke's row, inside the widget's 1-px frame:
+middle = shot[shot.shape[0] // 2]
+cols = np.flatnonzero(middle[4:-4] > 128) + 4
+# The line spans logical x 60..220 of 280, i.e. 4/7 of the 300-px square,
+# plus the round caps; at ratio 2 the grab has twice the pixels.
+print(cols.min() / shot.shape[1], cols.max() / shot.shape[1])
+"""
+
+
+def test_strokes_are_drawn_where_the_mouse_is_on_a_high_dpi_screen(tmp_path):
+    """At devicePixelRatio 2 the on-screen ink must not be drawn twice too large."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2")
+    result = subprocess.run([sys.executable, "-c", HIGH_DPI_SCRIPT], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    left, right = map(float, result.stdout.split())
+    cap = 20 / 2 / 280  # half the default brush width, as a fraction of the square
+    assert left == pytest.approx(60 / 280 - cap, abs=0.03)
+    assert right == pytest.approx(220 / 280 + cap, abs=0.03)
