@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
@@ -39,8 +39,19 @@ def draw_digit(canvas, digit: int) -> None:
         QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
         for point in points[1:]:
             QTest.mouseMove(canvas, point)
-            QTest.qWait(4)
+            wait(4)
         QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
+
+
+def wait(ms: int) -> None:
+    """Run the event loop for ``ms`` milliseconds.
+
+    Not QTest.qWait: PySide6 keeps Python's GIL through it, so the training
+    thread would stand still while the script waits.
+    """
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
 
 
 def grab_screen(path: Path) -> None:
@@ -54,19 +65,19 @@ def main() -> int:
     window = MainWindow(network, metadata, path)
     window.resize(1366, 768)
     window.showMaximized()
-    QTest.qWait(800)
+    wait(800)
     panel = window.training_panel
     panel.start()  # a fresh network learns from scratch, as in the video
-    QTest.qWait(6000)
+    wait(6000)
     draw_digit(window.canvas, 3)
-    QTest.qWait(1500)
+    wait(1500)
     grab_screen(DOCS / "screenshot.png")
     panel.stop()
-    QTest.qWait(500)
+    wait(500)
     window.noise_dock.raise_() if hasattr(window, "noise_dock") else None
     window.noise_panel.run_comparison()
     window.noise_panel.window().activateWindow()
-    QTest.qWait(800)
+    wait(800)
     window.noise_panel.grab().save(str(DOCS / "noise.png"))
     print("wrote", DOCS / "noise.png")
     window.shutdown()
