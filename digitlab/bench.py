@@ -235,8 +235,22 @@ def official_test_dir() -> Path | None:
     return None
 
 
-def drawn_digit_inputs(count: int = DRAWN_COUNT, seed: int = DRAWN_SEED) -> tuple[np.ndarray, np.ndarray]:
+def plain_resize(image: np.ndarray) -> np.ndarray:
+    """Shrink a 280x280 drawing to 28x28 by averaging 10x10 blocks: no cropping or centring.
+
+    What a naive app would feed the network; the benchmark shows how badly
+    that reads drawings next to MNIST-style preparation.
+    """
+    return image.reshape(28, 10, 28, 10).mean(axis=(1, 3))
+
+
+def drawn_digit_inputs(
+    count: int = DRAWN_COUNT, seed: int = DRAWN_SEED, prepare=preprocess.prepare
+) -> tuple[np.ndarray, np.ndarray]:
     """Digits drawn as users draw them, prepared as the window prepares the canvas.
+
+    ``prepare`` turns one 280x280 drawing into 28x28 (default: MNIST-style,
+    :func:`digitlab.core.preprocess.prepare`).
 
     Returns
     -------
@@ -246,13 +260,15 @@ def drawn_digit_inputs(count: int = DRAWN_COUNT, seed: int = DRAWN_SEED) -> tupl
         uint8 (count,).
     """
     images, labels = drawing.random_drawn_digits(np.random.default_rng(seed), count)
-    inputs = np.stack([preprocess.prepare(image).reshape(-1) for image in images])
+    inputs = np.stack([prepare(image).reshape(-1) for image in images])
     return inputs, labels
 
 
-def drawn_accuracy(network: Network, count: int = DRAWN_COUNT, seed: int = DRAWN_SEED) -> float:
+def drawn_accuracy(
+    network: Network, count: int = DRAWN_COUNT, seed: int = DRAWN_SEED, prepare=preprocess.prepare
+) -> float:
     """Share of :func:`drawn_digit_inputs` that ``network`` reads right."""
-    inputs, labels = drawn_digit_inputs(count, seed)
+    inputs, labels = drawn_digit_inputs(count, seed, prepare)
     return float(np.mean(network.predict(inputs).argmax(axis=1) == labels))
 
 
@@ -273,6 +289,9 @@ def _accuracy_rows(quick: bool) -> list[Row]:
     accuracy = drawn_accuracy(network, count)
     rows.append(_row(f"default model, drawn digits ({count})", 100 * accuracy, "%",
                      f">= {100 * DRAWN_ACCURACY_TARGET:g}%", accuracy >= DRAWN_ACCURACY_TARGET))
+    naive = drawn_accuracy(network, count, prepare=plain_resize)
+    rows.append(_row(f"default model, drawn digits, plain resize to 28x28 ({count})", 100 * naive, "%",
+                     note="no cropping or centring: why MNIST-style preparation matters"))
     return rows
 
 
