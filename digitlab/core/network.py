@@ -142,6 +142,7 @@ class Network:
             np.copyto(view, values, casting="unsafe")
         self._gradient, self._grad_w, self._grad_b = self._flat_buffer()
         self._velocity: np.ndarray | None = None
+        self._ones_cache = np.ones(0, dtype=self.dtype)
 
     def _flat_buffer(self):
         """A zeroed flat array plus per-layer weight and bias views into it."""
@@ -334,7 +335,7 @@ class Network:
 
     def _ones(self, n: int) -> np.ndarray:
         """A cached vector of n ones (for summing a batch by matrix product)."""
-        if getattr(self, "_ones_cache", None) is None or len(self._ones_cache) != n:
+        if len(self._ones_cache) != n:
             self._ones_cache = np.ones(n, dtype=self.dtype)
         return self._ones_cache
 
