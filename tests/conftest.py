@@ -21,3 +21,30 @@ def official_test_dir():
     if not (OFFICIAL_TEST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip("official MNIST test set not found at ../shared/data")
     return OFFICIAL_TEST_DIR
+
+
+@pytest.fixture
+def recorded_windows(monkeypatch):
+    """Make run_app's main windows record errors instead of showing message boxes.
+
+    Returns the list the windows add themselves to. Qt is imported only here,
+    so engine tests never load it.
+    """
+    from digitlab.ui import main_window
+
+    windows = []
+
+    class RecordingWindow(main_window.MainWindow):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.errors = []
+            windows.append(self)
+
+        def show_error(self, title, text):
+            self.errors.append((title, text))
+
+        def ask_save_changes(self):
+            return "discard"
+
+    monkeypatch.setattr(main_window, "MainWindow", RecordingWindow)
+    return windows

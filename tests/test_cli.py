@@ -163,26 +163,7 @@ def test_gui_with_missing_model_fails_before_starting_qt(capsys, tmp_path):
     assert_one_line_error(err, "nope.npz", "no such model file")
 
 
-def test_no_command_opens_the_window_with_the_given_model(qapp, capsys, monkeypatch, tmp_path):
-    from digitlab.ui import main_window
-
-    windows = []
-
-    class RecordingWindow(main_window.MainWindow):
-        """The real window, with message boxes recorded instead of shown."""
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.errors = []
-            windows.append(self)
-
-        def show_error(self, title, text):
-            self.errors.append((title, text))
-
-        def ask_save_changes(self):
-            return "discard"
-
-    monkeypatch.setattr(main_window, "MainWindow", RecordingWindow)
+def test_no_command_opens_the_window_with_the_given_model(qapp, capsys, monkeypatch, tmp_path, recorded_windows):
     monkeypatch.setenv("DIGITLAB_SETTINGS_PATH", str(tmp_path / "settings.ini"))
     monkeypatch.setenv("DIGITLAB_QUIT_AFTER_MS", "100")
     network = Network.create((784, 12, 10), rng=np.random.default_rng(4))
@@ -190,7 +171,7 @@ def test_no_command_opens_the_window_with_the_given_model(qapp, capsys, monkeypa
     save_model(path, network)
     status, _, err = run(capsys, "--model", str(path))
     assert status == 0, err
-    (window,) = windows
+    (window,) = recorded_windows
     assert window.model_path() == path and window.errors == []
 
 

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from digitlab.core import model_io
 from digitlab.core.network import Network
 from digitlab.ui import app as app_module
-from digitlab.ui import main_window
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,27 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITLAB_SETTINGS_PATH", str(tmp_path / "settings.ini"))
     monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path / "data"))
-
-
-@pytest.fixture
-def recorded_windows(monkeypatch):
-    """Make run_app's window record errors instead of showing message boxes."""
-    windows = []
-
-    class RecordingWindow(main_window.MainWindow):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.errors = []
-            windows.append(self)
-
-        def show_error(self, title, text):
-            self.errors.append((title, text))
-
-        def ask_save_changes(self):
-            return "discard"
-
-    monkeypatch.setattr(main_window, "MainWindow", RecordingWindow)
-    return windows
 
 
 def test_the_qt_binding_keeps_its_references_to_none_and_true(qapp):
