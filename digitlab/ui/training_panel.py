@@ -28,6 +28,7 @@ from typing import Callable
 from PySide6.QtCore import QBuffer, QElapsedTimer, QEvent, QIODevice, QRegularExpression, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -669,7 +670,12 @@ class TrainingPanel(QWidget):
         """The named data set (default: the chosen one), loaded once and cached."""
         name = name or self.data_name()
         if name not in self._data_cache:
-            self._data_cache[name] = datasets.load_named(name)
+            # Reading the full MNIST takes about a second, once: say so with the cursor.
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self._data_cache[name] = datasets.load_named(name)
+            finally:
+                QApplication.restoreOverrideCursor()
         return self._data_cache[name]
 
     # =============================================================== running
