@@ -42,7 +42,8 @@ from digitlab import imageio
 from digitlab.core import download, model_io, preprocess
 from digitlab.core.network import Network
 from digitlab.core.training import Progress
-from digitlab.ui.canvas import DigitPreview, DrawingCanvas
+from digitlab.ui.canvas import DrawingCanvas
+from digitlab.ui.preview import DigitPreview
 from digitlab.ui.dialogs import AboutDialog, DownloadDialog
 from digitlab.ui.noise_panel import NoisePanel
 from digitlab.ui.output_chart import OutputChart

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QPen
+from PySide6.QtGui import QGuiApplication, QPen
 from PySide6.QtWidgets import (
-    QDialog,
     QGraphicsRectItem,
     QLabel,
     QSizePolicy,
@@ -39,122 +37,29 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
-from digitlab.imageio import ImageWriteError, write_png
+from digitlab.core.projections import activation_strength, pixel_space_images, symmetric_limit
 from digitlab.ui import style
+from digitlab.ui.mosaic import MosaicLayout
+from digitlab.ui.session import output_labels
+from digitlab.ui.neuron_details import (
+    EXPORT_TARGET_PX,
+    ImageExportError,
+    NeuronDetailDialog,
+    colorize,
+    write_png_atomic,
+)
 
-#: Pixels between tiles in a mosaic.
-GAP = 1
 #: Outline strengths: 0 = idle outline, HIGHLIGHT_LEVELS - 1 = fully active.
 HIGHLIGHT_LEVELS = 12
-#: Exported images are scaled up by a whole factor to about this many pixels.
-EXPORT_TARGET_PX = 1200
-_EXPORT_GAP_RGBA = (128, 128, 128, 255)
-
-
-class ImageExportError(ValueError):
-    """The weights image could not be written; the message names the file."""
-
-
-# --------------------------------------------------------------------------- maths
-def pixel_space_images(weights: Sequence[np.ndarray], layer: int) -> np.ndarray:
-    """Each neuron of ``layer`` (1 = first hidden layer) as a weighted sum over input pixels.
-
-    Layer 1 gives ``weights[0]`` itself; layer ``L`` gives
-    ``weights[L-1] @ ... @ weights[0]``, shape ``(neurons, inputs)``.
-    The inputs are never modified.
-    """
-    if not 1 <= layer <= len(weights):
-        raise ValueError(f"layer must be between 1 and {len(weights)}, got {layer}")
-    projection = np.asarray(weights[0], dtype=np.float64)
-    for w in weights[1:layer]:
-        projection = np.asarray(w, dtype=np.float64) @ projection
-    return projection
-
-
-@dataclass(frozen=True)
-class MosaicLayout:
-    """Where each of ``count`` square tiles of ``side`` pixels sits in a near-square grid."""
-
-    count: int
-    side: int
-    cols: int
-    rows: int
-
-    @classmethod
-    def for_count(cls, count: int, side: int = 28) -> "MosaicLayout":
-        cols = max(1, math.ceil(math.sqrt(count)))
-        rows = max(1, math.ceil(count / cols))
-        return cls(count, side, cols, rows)
-
-    @property
-    def pitch(self) -> int:
-        """Distance from one tile's start to the next one's."""
-        return self.side + GAP
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(height, width) of the mosaic image."""
-        return self.rows * self.pitch - GAP, self.cols * self.pitch - GAP
-
-    def origin(self, index: int) -> tuple[int, int]:
-        """(row, column) of the tile's top-left pixel."""
-        row, col = divmod(index, self.cols)
-        return row * self.pitch, col * self.pitch
-
-    def tile_rect(self, index: int) -> QRectF:
-        """The tile's outline in image coordinates, centred in the gap around it."""
-        top, left = self.origin(index)
-        return QRectF(left - GAP / 2, top - GAP / 2, self.side + GAP, self.side + GAP)
-
-    def index_at(self, x: float, y: float) -> int | None:
-        """The tile under image coordinates ``(x, y)`` (gaps count as the tile before), or None."""
-        col = math.floor((x + GAP / 2) / self.pitch)
-        row = math.floor((y + GAP / 2) / self.pitch)
-        if not (0 <= col < self.cols and 0 <= row < self.rows):
-            return None
-        index = row * self.cols + col
-        return index if index < self.count else None
-
-    def assemble(self, tiles: np.ndarray) -> np.ndarray:
-        """Tiles ``(count, side, side)`` as one float32 image, NaN (transparent) between them."""
-        padded = np.full((self.rows * self.cols, self.pitch, self.pitch), np.nan, dtype=np.float32)
-        padded[: self.count, : self.side, : self.side] = tiles
-        grid = padded.reshape(self.rows, self.cols, self.pitch, self.pitch).transpose(0, 2, 1, 3)
-        height, width = self.shape
-        return grid.reshape(self.rows * self.pitch, self.cols * self.pitch)[:height, :width]
-
-
-def symmetric_limit(values: np.ndarray) -> float:
-    """``m`` for colour levels ``-m .. +m``: the largest finite absolute value,
-    rounded up to two significant digits (1 when there is none).
-
-    The rounding keeps the colour bar (and its axis) still while training
-    nudges the largest weight at every update.
-    """
-    finite = np.abs(values[np.isfinite(values)])
-    limit = float(finite.max()) if finite.size else 0.0
-    if limit <= 0:
-        return 1.0
-    step = 10.0 ** (math.floor(math.log10(limit)) - 1)
-    return math.ceil(limit / step * (1 - 1e-12)) * step
-
-
-def activation_strength(values: np.ndarray) -> np.ndarray:
-    """Activations mapped to [0, 1] for the outlines.
-
-    Sigmoid activations are used as they are; larger (ReLU) values are
-    divided by the layer's maximum; negative (tanh) values count as off.
-    """
-    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
-    scale = max(1.0, float(values.max(initial=0.0)))
-    return np.clip(values / scale, 0.0, 1.0)
+#: Said under every layer's pictures: the outlines are the live part of the view.
+OUTLINE_CAPTION = "Outlines: the brighter and thicker, the more active the neuron is for the current input."
 
 
 # ------------------------------------------------------------------- the view
 class _LayerItems:
     """The plot items of one layer: its mosaic image and one outline per tile."""
 
-    def __init__(self, view_box: pg.ViewBox, layout: MosaicLayout) -> None:
+    def __init__(self, view_box: pg.ViewBox, layout: MosaicLayout, labels: list[str] | None = None) -> None:
         self.layout = layout
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(style.diverging_lut())
@@ -168,16 +73,26 @@ class _LayerItems:
             self.rects.append(rect)
         self.levels_shown = [-1] * layout.count  # forces the first pen update
         self.pens: list[QPen] = []
+        # The output layer's tiles say which digit they stand for.
+        self.labels: list[pg.TextItem] = []
+        for index, text in enumerate(labels or ()):
+            label = pg.TextItem(text, anchor=(0, 0))
+            top, left = layout.origin(index)
+            label.setPos(left, top)
+            label.setZValue(20)
+            view_box.addItem(label)
+            self.labels.append(label)
+
+    def _items(self) -> list:
+        return [self.image, *self.rects, *self.labels]
 
     def set_visible(self, visible: bool) -> None:
-        self.image.setVisible(visible)
-        for rect in self.rects:
-            rect.setVisible(visible)
+        for item in self._items():
+            item.setVisible(visible)
 
     def remove_from(self, view_box: pg.ViewBox) -> None:
-        view_box.removeItem(self.image)
-        for rect in self.rects:
-            view_box.removeItem(rect)
+        for item in self._items():
+            view_box.removeItem(item)
 
 
 class WeightsView(QWidget):
@@ -293,6 +208,33 @@ class WeightsView(QWidget):
             self._update_highlight(self._current)
         self._refresh_details()
 
+    def follow(self, session) -> None:
+        """Show ``session``'s network and highlight its current input's activations from now on."""
+        self._session = session
+        session.networkChanged.connect(self._on_network_changed)
+        session.inputChanged.connect(self._on_input_changed)
+        self._on_network_changed()
+
+    @Slot()
+    def _on_network_changed(self) -> None:
+        network = self._session.network
+        self.set_parameters(network.weights, network.biases)
+        self._on_input_changed()
+
+    @Slot()
+    def _on_input_changed(self) -> None:
+        prediction = self._session.prediction()
+        self.set_activations(None if prediction is None else prediction.activations)
+
+    def output_label_texts(self) -> list[str]:
+        """The labels on the output layer's tiles ("0".."9", "none" for an 11th output)."""
+        last = self.layer_count()
+        items = self._layers.get(last)
+        return [label.toPlainText() for label in items.labels] if items else []
+
+    def caption_text(self) -> str:
+        return self._caption.text()
+
     def layer_count(self) -> int:
         """Number of layers with tiles (hidden layers plus the output layer)."""
         return len(self._sizes) - 1 if self._sizes else 0
@@ -369,10 +311,10 @@ class WeightsView(QWidget):
         layer = layer or self._current
         mosaic = self.mosaic(layer)
         low, high = self.levels(layer)
-        rgba = _colorize(mosaic, low, high)
+        rgba = colorize(mosaic, low, high)
         scale = max(1, EXPORT_TARGET_PX // max(mosaic.shape))
         rgba = np.repeat(np.repeat(rgba, scale, axis=0), scale, axis=1)
-        _write_png_atomic(path, rgba)
+        write_png_atomic(path, rgba)
         return path
 
     # --------------------------------------------------------------- internals
@@ -416,8 +358,11 @@ class WeightsView(QWidget):
             return
         self._show_message(None)
         for layer in range(1, len(sizes)):
-            items = _LayerItems(self._view_box, MosaicLayout.for_count(sizes[layer], self._side))
+            labels = output_labels(sizes[layer]) if layer == last else None
+            items = _LayerItems(self._view_box, MosaicLayout.for_count(sizes[layer], self._side), labels)
             self._make_pens(items)
+            for label in items.labels:
+                label.setColor(style.text_color(self.palette()))
             items.set_visible(False)
             self._layers[layer] = items
         self._current = min(self._current, last)
@@ -465,7 +410,9 @@ class WeightsView(QWidget):
                 f"Each tile is {name} neuron's weighted sum of the layer {layer - 1} pictures "
                 "(a linear view that ignores the squashing in between)"
             )
-        return f"{what}; one colour scale for the layer, ±{self.levels(layer)[1]:.3g}."
+        if layer == len(self._sizes) - 1:
+            what += "; each tile is labelled with the output it stands for"
+        return f"{what}; one colour scale for the layer, ±{self.levels(layer)[1]:.3g}.\n{OUTLINE_CAPTION}"
 
     def _update_highlight(self, layer: int) -> None:
         items = self._layers.get(layer)
@@ -532,8 +479,11 @@ class WeightsView(QWidget):
     # ----------------------------------------------------------------- theme
     def _restyle(self) -> None:
         style.style_plot(self._graphics, self.palette())
+        text = style.text_color(self.palette())
         for items in self._layers.values():
             self._make_pens(items)
+            for label in items.labels:
+                label.setColor(text)
         if self._current in self._layers:
             self._update_highlight(self._current)
 
@@ -541,119 +491,3 @@ class WeightsView(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self._restyle()
         super().changeEvent(event)
-
-
-# ------------------------------------------------------------------- details
-class NeuronDetailDialog(QDialog):
-    """One neuron up close: its picture with a colour bar, its numbers, its inputs."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Neuron details")
-        self.resize(460, 560)
-        self._title = QLabel()
-        font = self._title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        font.setBold(True)
-        self._title.setFont(font)
-        self._graphics = pg.GraphicsLayoutWidget()
-        self._graphics.setToolTip("The neuron's picture, on its own symmetric colour scale.")
-        self._view_box = self._graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMouse=False)
-        self._view_box.setMenuEnabled(False)
-        self._image = pg.ImageItem(axisOrder="row-major")
-        self._image.setLookupTable(style.diverging_lut())
-        self._view_box.addItem(self._image)
-        self._colorbar = pg.ColorBarItem(
-            values=(-1.0, 1.0), colorMap=style.diverging_colormap(), interactive=False, width=16, colorMapMenu=False
-        )
-        self._graphics.addItem(self._colorbar, row=0, col=1)
-        self._stats = QLabel()
-        self._stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._stats.setToolTip("The neuron's own parameters: its incoming weights and its bias.")
-        self._incoming = pg.PlotWidget()
-        self._incoming.setMaximumHeight(150)
-        self._incoming.setMenuEnabled(False)
-        self._incoming.setMouseEnabled(x=False, y=False)
-        self._incoming.hideButtons()
-        self._incoming.setLabel("bottom", "neuron of the previous layer")
-        self._incoming.setLabel("left", "weight")
-        self._incoming.setToolTip("Which neurons of the previous layer this one listens to, and how strongly.")
-        self._incoming_bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, pen=pg.mkPen(None))
-        self._incoming.addItem(self._incoming_bars)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(self._title)
-        layout.addWidget(self._graphics, 1)
-        layout.addWidget(self._stats)
-        layout.addWidget(self._incoming)
-        self._restyle()
-
-    def title(self) -> str:
-        return self._title.text()
-
-    def stats_text(self) -> str:
-        return self._stats.text()
-
-    def show_neuron(
-        self,
-        layer: int,
-        index: int,
-        is_output: bool,
-        image: np.ndarray | None,
-        incoming: np.ndarray,
-        bias: float,
-        activation: float | None,
-    ) -> None:
-        """Fill the window for one neuron (called again on every live update)."""
-        layer_name = "output layer" if is_output else f"layer {layer}"
-        self._title.setText(f"Neuron {index} of {layer_name}")
-        self.setWindowTitle(f"Neuron {index}, {layer_name}")
-        if image is not None:
-            limit = symmetric_limit(image)
-            self._image.setImage(image.astype(np.float32), levels=(-limit, limit), autoLevels=False)
-            self._colorbar.setLevels((-limit, limit))
-            self._view_box.setRange(QRectF(0, 0, image.shape[1], image.shape[0]), padding=0.02)
-        finite = incoming[np.isfinite(incoming)]
-        summary = (
-            (f"min {finite.min():.3f}, max {finite.max():.3f}, mean {finite.mean():.3f}, std {finite.std():.3f}")
-            if finite.size
-            else "not finite"
-        )
-        active = "—  (no drawing)" if activation is None else f"{activation:.3f}"
-        self._stats.setText(
-            f"<b>{incoming.size} incoming weights:</b> {summary}<br>"
-            f"<b>bias:</b> {bias:.3f}<br>"
-            f"<b>current activation:</b> {active}"
-        )
-        # The first layer's inputs are pixels: the picture already shows them.
-        self._incoming.setVisible(layer > 1)
-        if layer > 1:
-            colors = [QColor(style.POSITIVE_COLOR) if w >= 0 else QColor(style.NEGATIVE_COLOR) for w in incoming]
-            self._incoming_bars.setOpts(x=np.arange(incoming.size), height=incoming, width=0.8, brushes=colors)
-
-    def _restyle(self) -> None:
-        style.style_plot(self._graphics, self.palette())
-        style.style_plot(self._incoming, self.palette())
-
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        if event.type() == QEvent.Type.PaletteChange:
-            self._restyle()
-        super().changeEvent(event)
-
-
-# -------------------------------------------------------------------- export
-def _colorize(mosaic: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Map values through the diverging colormap to RGBA uint8; NaN gaps become grey."""
-    lut = style.diverging_lut(256)
-    scaled = np.clip((np.nan_to_num(mosaic, nan=0.0) - low) / (high - low), 0.0, 1.0)
-    rgba = lut[np.rint(scaled * 255).astype(np.intp)]
-    rgba[np.isnan(mosaic)] = _EXPORT_GAP_RGBA
-    return rgba
-
-
-def _write_png_atomic(path: Path, rgba: np.ndarray) -> None:
-    """Write an RGBA array as a PNG file, atomically (via digitlab.imageio)."""
-    try:
-        write_png(path, rgba)
-    except ImageWriteError as err:
-        raise ImageExportError(str(err)) from None

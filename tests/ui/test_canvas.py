@@ -17,7 +17,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from digitlab.core.drawing import DIGIT_STROKES, draw_strokes, place_strokes
-from digitlab.ui.canvas import LOGICAL_SIZE, DigitPreview, DrawingCanvas
+from digitlab.ui.canvas import LOGICAL_SIZE, DrawingCanvas
+from digitlab.ui.preview import DigitPreview
 
 LEFT = Qt.MouseButton.LeftButton
 RIGHT = Qt.MouseButton.RightButton

@@ -10,13 +10,8 @@ from PySide6.QtTest import QTest
 
 from digitlab.core.network import Network
 from digitlab.ui import style
-from digitlab.ui.weights_view import (
-    ImageExportError,
-    MosaicLayout,
-    WeightsView,
-    pixel_space_images,
-    symmetric_limit,
-)
+from digitlab.core.projections import pixel_space_images, symmetric_limit
+from digitlab.ui.weights_view import ImageExportError, MosaicLayout, WeightsView
 
 
 def ramp_network(sizes=(784, 16, 16, 10)) -> Network:
