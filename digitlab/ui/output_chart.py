@@ -1,4 +1,7 @@
-"""The ten output neurons as a bar chart, with the network's answer in large type.
+"""The output neurons as a bar chart, with the network's answer in large type.
+
+One bar per output: ten for the digits, or eleven when the network has a
+"none of these" output (labelled "none").
 
 What the bars show depends on the network's output layer:
 
@@ -37,6 +40,7 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.ui import style
+from digitlab.ui.session import output_labels
 
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
 #: The toggle's two views.
@@ -44,7 +48,7 @@ RAW, SOFTMAX = "raw", "softmax"
 EMPTY_TEXT = "draw a digit"
 
 _SIGMOID_TOGGLE_TIP = (
-    "This network's outputs are ten independent sigmoid neurons trained with the squared error,\n"
+    "This network's outputs are independent sigmoid neurons trained with the squared error,\n"
     "as in the video. Softmax is not part of this model, so the bars show the raw output activations.\n"
     "Train with the cross-entropy cost to get softmax probabilities."
 )
@@ -115,7 +119,8 @@ class OutputChart(QWidget):
         self._plot.showGrid(x=False, y=True, alpha=0.15)
         self._plot.getAxis("bottom").setStyle(tickLength=0)  # digits label the bars; no tick marks
         self._plot.setToolTip(
-            "The 10 output neurons, one per digit. The brightest one is the network's answer."
+            "The output neurons, one per digit (and one for \"none\" if the network has it).\n"
+            "The highlighted one is the network's answer."
         )
         self._bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, pen=pg.mkPen(None))
         self._plot.addItem(self._bars)
@@ -180,7 +185,8 @@ class OutputChart(QWidget):
         for text in self._texts:
             text.setFont(small)
             self._plot.addItem(text)
-        self._plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(count)]])
+        self._labels = output_labels(count)
+        self._plot.getAxis("bottom").setTicks([list(enumerate(self._labels))])
         self._plot.setXRange(-0.6, count - 0.4, padding=0)
         self._shown = np.zeros(count)
         self._restyle_texts()
@@ -222,6 +228,37 @@ class OutputChart(QWidget):
                     )
             self._set_bar_count(self._values.size)
         self._refresh()
+
+    def set_output_count(self, count: int) -> None:
+        """Show ``count`` empty bars (a network with that many outputs, no input yet)."""
+        if count != len(self._texts):
+            self._values = self._logits = None
+            self._set_bar_count(count)
+            self._refresh()
+
+    def output_count(self) -> int:
+        return len(self._texts)
+
+    def bar_labels(self) -> list[str]:
+        """The labels under the bars, in order."""
+        return list(self._labels)
+
+    def follow(self, session) -> None:
+        """Show ``session``'s prediction of its current input from now on."""
+        self._session = session
+        session.networkChanged.connect(self._on_session_changed)
+        session.inputChanged.connect(self._on_session_changed)
+        self._on_session_changed()
+
+    @Slot()
+    def _on_session_changed(self) -> None:
+        network = self._session.network
+        prediction = self._session.prediction()
+        if prediction is None:
+            self.set_output_count(network.sizes[-1])
+            self.set_outputs(None, network.output_activation)
+        else:
+            self.set_outputs(prediction.outputs, network.output_activation, logits=prediction.logits)
 
     def mode(self) -> str:
         """The view in use: ``"raw"`` or ``"softmax"``."""
@@ -375,7 +412,7 @@ class OutputChart(QWidget):
             self._digit_label.setText(EMPTY_TEXT)
             self._confidence_label.setText("")
             return
-        self._digit_label.setText(str(self._winner))
+        self._digit_label.setText(self._labels[self._winner])
         top = float(self._values[self._winner])
         if self._activation == "softmax":
             self._confidence_label.setText(f"{top:.0%} confident")

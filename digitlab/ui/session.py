@@ -86,6 +86,7 @@ class ModelSession(QObject):
         self._path = Path(path) if path is not None else None
         self._dirty = False
         self._input: np.ndarray | None = None
+        self._input_source = ""
         self._prediction: Prediction | None = None  # cache, cleared when network or input change
 
     # ---------------------------------------------------------------- network
@@ -156,8 +157,17 @@ class ModelSession(QObject):
         """The 28x28 float32 image in [0, 1] the network sees now (a copy), or None."""
         return None if self._input is None else self._input.copy()
 
-    def set_input(self, x28: np.ndarray | None) -> None:
-        """Look at another image (28x28 in [0, 1]) or at nothing; emits ``inputChanged``."""
+    @property
+    def input_source(self) -> str:
+        """Where the current input came from: "drawing", "picture", "noise" (or "" for none)."""
+        return self._input_source
+
+    def set_input(self, x28: np.ndarray | None, source: str = "drawing") -> None:
+        """Look at another image (28x28 in [0, 1]) or at nothing; emits ``inputChanged``.
+
+        ``source`` says where it came from ("drawing", "picture", "noise"), so
+        the window can, say, clear the canvas when a lesson feeds noise.
+        """
         if x28 is not None:
             x28 = np.asarray(x28, dtype=np.float32)
             if x28.shape != (28, 28):
@@ -165,6 +175,7 @@ class ModelSession(QObject):
             x28 = x28.copy()
             x28.flags.writeable = False  # views may keep it
         self._input = x28
+        self._input_source = "" if x28 is None else source
         self._prediction = None
         self.inputChanged.emit()
 

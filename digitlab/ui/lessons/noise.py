@@ -1,29 +1,35 @@
-"""The overconfidence lesson: the network answers even when shown pure noise.
+"""The noise lesson's view: the network answers even when shown pure noise.
 
-The network has ten output neurons and no way to say "none of these": every
-input, however meaningless, lights one of them up most. This panel feeds
-1,000 noise images and 1,000 real digits through the network and compares
-the distributions of its *top* output (the value of the winning neuron).
-Typically the noise gets confident-looking answers too.
+The maths is :mod:`digitlab.core.lessons.noise` (run here on a worker thread
+through :class:`~digitlab.ui.lessons.runner.LessonRunner`); this view shows
+the distributions of the network's *top* output on noise images and on real
+digits as two histograms, with their medians and the lesson's summary.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
-from digitlab.core.datasets import to_inputs
+from digitlab.core import datasets
+from digitlab.core.lessons import noise as lesson
 from digitlab.core.preprocess import NOISE_KINDS, noise_image
 from digitlab.ui import style
+from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.session import ModelSession
 
-SAMPLES = 1000
-#: "Confident" means a top output above this.
-THRESHOLD = 0.5
 HISTOGRAM_BINS = 20
 #: Combo-box entries: (data, label). "all" mixes the kinds in equal parts.
 KIND_CHOICES = (
@@ -32,147 +38,65 @@ KIND_CHOICES = (
     ("gaussian", "Gaussian"),
     ("salt_and_pepper", "Salt and pepper"),
 )
+EXPLANATION = (
+    "The network has one output per digit and no way to say \u201cnone of these\u201d.\n"
+    "Shown pure noise, it still names a digit \u2014 and often looks as sure as it does on real digits."
+)
+HINT = (
+    "Try this: compare, then train a few epochs (or open another model) and compare again. "
+    "Does the network grow more or less sure about noise?"
+)
 
 
-# ------------------------------------------------------------------ the maths
-def noise_batch(kind: str, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` noise images, float32 ``(count, 28, 28)`` in [0, 1].
-
-    ``kind`` is one of ``preprocess.NOISE_KINDS`` or ``"all"`` (the kinds in
-    turn, so each makes up an equal share).
-    """
-    if kind != "all" and kind not in NOISE_KINDS:
-        raise ValueError(f"unknown noise kind {kind!r}; expected 'all' or one of {NOISE_KINDS}")
-    kinds = NOISE_KINDS if kind == "all" else (kind,)
-    return np.stack([noise_image(kinds[i % len(kinds)], rng) for i in range(count)])
+def make_view(session: ModelSession) -> "NoiseView":
+    """The registry's entry point: a noise view following ``session``."""
+    return NoiseView(session)
 
 
-@dataclass(frozen=True)
-class ComparisonResult:
-    """Top outputs of the network on noise images and on real digits."""
-
-    kind: str
-    output_activation: str
-    noise_top: np.ndarray
-    noise_predictions: np.ndarray
-    real_top: np.ndarray
-    real_predictions: np.ndarray
-    real_labels: np.ndarray
-
-    @property
-    def noise_above(self) -> float:
-        """Fraction of noise images whose top output exceeds :data:`THRESHOLD`."""
-        return float(np.mean(self.noise_top > THRESHOLD))
-
-    @property
-    def real_above(self) -> float:
-        return float(np.mean(self.real_top > THRESHOLD)) if self.real_top.size else float("nan")
-
-    @property
-    def noise_median(self) -> float:
-        return float(np.median(self.noise_top))
-
-    @property
-    def real_median(self) -> float:
-        return float(np.median(self.real_top)) if self.real_top.size else float("nan")
-
-    @property
-    def real_accuracy(self) -> float:
-        if not self.real_labels.size:
-            return float("nan")
-        return float(np.mean(self.real_predictions == self.real_labels))
-
-    def favourite_noise_digit(self) -> tuple[int, float]:
-        """The digit the network names most often for noise, and how often."""
-        counts = np.bincount(self.noise_predictions, minlength=10)
-        digit = int(np.argmax(counts))
-        return digit, float(counts[digit] / max(1, self.noise_predictions.size))
-
-    def summary(self) -> str:
-        """One or two plain sentences for learners."""
-        what = "top probability" if self.output_activation == "softmax" else "top output"
-        digit, share = self.favourite_noise_digit()
-        text = (
-            f"On noise the network's {what} is above {THRESHOLD:g} for {self.noise_above:.0%} of images "
-            f"(median {self.noise_median:.2f}); it never says 'none of these', it always names a digit "
-            f"(most often {digit}, {share:.0%} of the time)."
-        )
-        if self.real_top.size:
-            text += (
-                f" On real digits: median {self.real_median:.2f}, above {THRESHOLD:g} for "
-                f"{self.real_above:.0%}, {self.real_accuracy:.0%} correct."
-            )
-        return text
-
-
-def compare(
-    network,
-    kind: str,
-    rng: np.random.Generator,
-    real_images: np.ndarray | None = None,
-    real_labels: np.ndarray | None = None,
-    samples: int = SAMPLES,
-) -> ComparisonResult:
-    """Run ``samples`` noise images and up to ``samples`` real digits through ``network``.
-
-    Real digits (uint8 ``(n, 28, 28)``) are a random subset when there are more.
-    Both batches go through one forward pass each (milliseconds).
-    """
-    noise = noise_batch(kind, samples, rng).reshape(samples, -1)
-    noise_out = np.asarray(network.predict(noise))
-    if real_images is not None and len(real_images):
-        chosen = rng.choice(len(real_images), size=min(samples, len(real_images)), replace=False)
-        chosen.sort()
-        real_out = np.asarray(network.predict(to_inputs(real_images[chosen])))
-        labels = np.asarray(real_labels)[chosen].astype(np.int64)
-    else:
-        real_out = np.zeros((0, noise_out.shape[1]))
-        labels = np.zeros(0, dtype=np.int64)
-    return ComparisonResult(
-        kind=kind,
-        output_activation=network.output_activation,
-        noise_top=noise_out.max(axis=1),
-        noise_predictions=noise_out.argmax(axis=1),
-        real_top=real_out.max(axis=1),
-        real_predictions=real_out.argmax(axis=1),
-        real_labels=labels,
-    )
-
-
-# ------------------------------------------------------------------ the panel
-class NoisePanel(QWidget):
+class NoiseView(QWidget):
     """Histograms of the network's top output on noise versus real digits.
 
     Signals
     -------
-    noiseRequested(str)
-        "Feed one noise image" was clicked; the argument is a kind from
-        ``preprocess.NOISE_KINDS`` (for "all kinds" one is picked at random).
     comparisonFinished(object)
-        A :class:`ComparisonResult` after each comparison.
+        The lesson's result after each comparison (in the GUI thread).
     """
 
-    noiseRequested = Signal(str)
     comparisonFinished = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, session: ModelSession, parent: QWidget | None = None,
+                 rng: np.random.Generator | None = None) -> None:
         super().__init__(parent)
         style.configure_pyqtgraph()
-        # The noise should differ between runs of the app unless a seeded generator is given.
+        self.setToolTip("How confident the network is about pure noise.")
+        self._session = session
+        # Seeds for the runs, and the single noise images; unseeded, so runs differ between app sessions.
         self._rng = rng if rng is not None else np.random.default_rng()
-        self._network = None
-        self._real_images: np.ndarray | None = None
-        self._real_labels: np.ndarray | None = None
-        self._result: ComparisonResult | None = None
+        self._digits = None  # (images uint8, labels), loaded on the first comparison
+        self._result = None
         self._stale = False  # the network changed after the last comparison
         self._edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
-        self._counts = {"noise": np.zeros(HISTOGRAM_BINS), "real": np.zeros(HISTOGRAM_BINS)}
+        self._counts = {"noise": np.zeros(HISTOGRAM_BINS), "digits": np.zeros(HISTOGRAM_BINS)}
+        self.runner = LessonRunner(self)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
         self._build()
         self._restyle()
+        session.networkChanged.connect(self._on_network_changed)
         self._update_controls()
 
     # ------------------------------------------------------------------ build
     def _build(self) -> None:
+        self._explanation = QLabel(EXPLANATION)
+        self._explanation.setWordWrap(True)
+        self._hint = QLabel(HINT)
+        self._hint.setWordWrap(True)
+        self._hint.setStyleSheet("font-style: italic;")
+        for label in (self._explanation, self._hint):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
         self._kind_combo = QComboBox()
         for data, label in KIND_CHOICES:
             self._kind_combo.addItem(label, data)
@@ -180,14 +104,28 @@ class NoisePanel(QWidget):
             "Which noise to show the network: uniform (every pixel random), gaussian (grey fog),\n"
             "salt and pepper (random white dots on black), or all three mixed."
         )
-        self._compare_button = QPushButton(f"Compare {SAMPLES:,} noise images with {SAMPLES:,} real digits")
-        self._compare_button.clicked.connect(self.run_comparison)
+        samples = lesson.NoiseConfig.__dataclass_fields__["samples"].default
+        self._samples = samples
+        self._compare_button = QPushButton(f"Compare {samples:,} noise images with real digits")
+        self._compare_button.setToolTip(
+            f"Feed {samples:,} noise images and as many real digits (the bundled validation part)\n"
+            "through the network and compare how sure it looks."
+        )
+        self._compare_button.clicked.connect(self.compare)
+        self._cancel_button = QPushButton("Cancel")
+        self._cancel_button.setToolTip("Stop the comparison.")
+        self._cancel_button.clicked.connect(self.runner.cancel)
         self._feed_button = QPushButton("Feed one noise image")
         self._feed_button.setToolTip("Show the network a single noise image, as if you had drawn it.")
-        self._feed_button.clicked.connect(self._on_feed_clicked)
+        self._feed_button.clicked.connect(self.feed_one)
+        self._progress = QProgressBar()
+        self._progress.setRange(0, 1000)
+        self._progress.setTextVisible(False)
+        self._progress.setMaximumHeight(6)
+        self._progress.setToolTip("Progress of the comparison.")
 
         self._plot = pg.PlotWidget()
-        self._plot.setMinimumSize(260, 180)
+        self._plot.setMinimumSize(260, 160)
         self._plot.setMenuEnabled(False)
         self._plot.setMouseEnabled(x=False, y=False)
         self._plot.hideButtons()
@@ -199,9 +137,9 @@ class NoisePanel(QWidget):
         )
         self._legend = self._plot.addLegend(offset=(10, 10))
         self._noise_curve = self._histogram_item(style.NOISE_COLOR, "noise images")
-        self._real_curve = self._histogram_item(style.REAL_COLOR, "real digits")
+        self._digits_curve = self._histogram_item(style.REAL_COLOR, "real digits")
         self._noise_median = self._median_line(style.NOISE_COLOR, 0.92)
-        self._real_median = self._median_line(style.REAL_COLOR, 0.78)
+        self._digits_median = self._median_line(style.REAL_COLOR, 0.78)
 
         self._summary = QLabel("Compare to see how the network answers noise.")
         self._summary.setWordWrap(True)
@@ -213,10 +151,16 @@ class NoisePanel(QWidget):
         controls.addWidget(self._kind_combo)
         controls.addWidget(self._feed_button)
         controls.addStretch(1)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self._compare_button, 1)
+        run_row.addWidget(self._cancel_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self._explanation)
+        layout.addWidget(self._hint)
         layout.addLayout(controls)
-        layout.addWidget(self._compare_button)
+        layout.addLayout(run_row)
+        layout.addWidget(self._progress)
         layout.addWidget(self._plot, 1)
         layout.addWidget(self._summary)
 
@@ -247,30 +191,6 @@ class NoisePanel(QWidget):
         return line
 
     # ------------------------------------------------------------- public API
-    def set_network(self, network) -> None:
-        """The network to question (``predict`` is called in the GUI thread), or None."""
-        changed = network is not self._network
-        self._network = network
-        if changed and self._result is not None and not self._stale:
-            self._stale = True
-            self._summary.setText(self._result.summary() + " (The network has changed since; compare again.)")
-        self._update_controls()
-
-    def set_real_digits(self, images_uint8: np.ndarray, labels: np.ndarray) -> None:
-        """Real digits to compare with: uint8 ``(n, 28, 28)`` and their labels ``(n,)``."""
-        images = np.asarray(images_uint8)
-        labels = np.asarray(labels)
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-            raise ValueError(f"real digits must be uint8 of shape (n, 28, 28), got {images.dtype} {images.shape}")
-        if labels.shape != (len(images),):
-            raise ValueError(f"labels must have shape ({len(images)},), got {labels.shape}")
-        self._real_images, self._real_labels = images, labels
-        self._update_controls()
-
-    def set_rng(self, rng: np.random.Generator) -> None:
-        """Use this generator for the noise images and the choice of real digits."""
-        self._rng = rng
-
     def kind(self) -> str:
         """The chosen noise kind ("all" or one of ``preprocess.NOISE_KINDS``)."""
         return self._kind_combo.currentData()
@@ -281,12 +201,12 @@ class NoisePanel(QWidget):
             raise ValueError(f"unknown noise kind {kind!r}")
         self._kind_combo.setCurrentIndex(index)
 
-    def result(self) -> ComparisonResult | None:
-        """The latest comparison, or None."""
+    def result(self):
+        """The latest :class:`digitlab.core.lessons.noise.NoiseResult`, or None."""
         return self._result
 
     def histogram_counts(self) -> dict[str, np.ndarray]:
-        """The bar heights shown: ``{"noise": counts, "real": counts}`` over :meth:`bin_edges`."""
+        """The bar heights shown: ``{"noise": counts, "digits": counts}`` over :meth:`bin_edges`."""
         return {name: counts.copy() for name, counts in self._counts.items()}
 
     def bin_edges(self) -> np.ndarray:
@@ -295,57 +215,96 @@ class NoisePanel(QWidget):
     def summary_text(self) -> str:
         return self._summary.text()
 
+    def is_running(self) -> bool:
+        return self.runner.is_running()
+
+    def config(self):
+        """The lesson's config for the shown network (a copy: the worker must not share it)."""
+        images, labels = self._real_digits()
+        return lesson.NoiseConfig(network=self._session.network.copy(), kind=self.kind(),
+                                  digits=(images, labels))
+
     @Slot()
-    def run_comparison(self) -> ComparisonResult | None:
-        """Compare noise with real digits now; returns the result (None without a network)."""
-        if self._network is None:
-            self._summary.setText("Load or train a network first.")
-            return None
-        result = compare(self._network, self.kind(), self._rng, self._real_images, self._real_labels)
-        self._show(result)
-        self.comparisonFinished.emit(result)
-        return result
+    def compare(self) -> None:
+        """Start the comparison on the worker thread; ``comparisonFinished`` follows."""
+        config = self.config()
+        self._summary.setText("Comparing\u2026")
+        self._progress.setValue(0)
+        self.runner.start(lesson.run, config, seed=int(self._rng.integers(2**31)))
+        self._update_controls()
+
+    @Slot()
+    def feed_one(self) -> np.ndarray:
+        """Show the network one noise image of the chosen kind (it becomes the current input)."""
+        kind = self.kind()
+        if kind == "all":
+            kind = str(self._rng.choice(NOISE_KINDS))
+        image = noise_image(kind, self._rng)
+        self._session.set_input(image, "noise")
+        return image
+
+    def shutdown(self) -> None:
+        """Stop a comparison under way and wait for its thread."""
+        self.runner.shutdown()
 
     # --------------------------------------------------------------- internals
-    def _show(self, result: ComparisonResult) -> None:
+    def _real_digits(self):
+        if self._digits is None:
+            sample = datasets.load_sample()
+            self._digits = (sample.val_images, sample.val_labels)
+        return self._digits
+
+    @Slot()
+    def _on_network_changed(self) -> None:
+        if self._result is not None and not self._stale:
+            self._stale = True
+            self._summary.setText(self._result.summary() + " (The network has changed since; compare again.)")
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, _message: str) -> None:
+        self._progress.setValue(int(round(fraction * 1000)))
+
+    @Slot(object)
+    def _on_finished(self, result) -> None:
+        self._show(result)
+        self._update_controls()
+        self.comparisonFinished.emit(result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._summary.setText(f"The comparison failed: {message}")
+        self._update_controls()
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._summary.setText("Comparison cancelled.")
+        self._update_controls()
+
+    def _show(self, result) -> None:
         self._result = result
         self._stale = False
+        self._progress.setValue(1000)
         for name, values, curve, median, line in (
-            ("noise", result.noise_top, self._noise_curve, result.noise_median, self._noise_median),
-            ("real", result.real_top, self._real_curve, result.real_median, self._real_median),
+            ("noise", result.noise_top, self._noise_curve, result.noise_top_median, self._noise_median),
+            ("digits", result.digits_top, self._digits_curve, result.digits_top_median, self._digits_median),
         ):
+            values = np.asarray(values)
             counts, _ = np.histogram(np.clip(values, 0.0, 1.0), bins=self._edges)
             self._counts[name] = counts
             curve.setData(self._edges, counts)
             line.setVisible(bool(values.size))
             if values.size:
                 line.setValue(median)
-        what = "top probability" if result.output_activation == "softmax" else "top output"
+        softmax = self._session.network.output_activation == "softmax"
+        what = "top probability" if softmax else "top output"
         self._plot.setLabel("bottom", f"{what} (the winning neuron's value)")
         self._plot.setYRange(0, max(1, max(c.max() for c in self._counts.values())) * 1.1, padding=0)
         self._summary.setText(result.summary())
 
     def _update_controls(self) -> None:
-        ready = self._network is not None
-        self._compare_button.setEnabled(ready)
-        if not ready:
-            self._compare_button.setToolTip("Load or train a network first.")
-        elif self._real_images is None:
-            self._compare_button.setToolTip(
-                f"Feed {SAMPLES:,} noise images through the network (no real digits were given to compare with)."
-            )
-        else:
-            self._compare_button.setToolTip(
-                f"Feed {SAMPLES:,} noise images and {min(SAMPLES, len(self._real_images)):,} real digits "
-                "through the network and compare how sure it looks."
-            )
-
-    @Slot()
-    def _on_feed_clicked(self) -> None:
-        kind = self.kind()
-        if kind == "all":
-            kind = str(self._rng.choice(NOISE_KINDS))
-        self.noiseRequested.emit(kind)
+        running = self.runner.is_running()
+        self._compare_button.setEnabled(not running)
+        self._cancel_button.setEnabled(running)
 
     # ----------------------------------------------------------------- theme
     def _restyle(self) -> None:
@@ -363,12 +322,4 @@ class NoisePanel(QWidget):
         super().changeEvent(event)
 
 
-__all__ = [
-    "ComparisonResult",
-    "NoisePanel",
-    "compare",
-    "noise_batch",
-    "KIND_CHOICES",
-    "SAMPLES",
-    "THRESHOLD",
-]
+__all__ = ["HINT", "EXPLANATION", "KIND_CHOICES", "NoiseView", "make_view"]

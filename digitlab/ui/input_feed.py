@@ -1,0 +1,182 @@
+"""What the network looks at, and which weights it looks with.
+
+- :class:`InputFeed` turns the canvas, opened pictures and noise images into
+  the session's current input (``ModelSession.set_input``). The views follow
+  the session; nothing here pushes into a view.
+- :class:`LiveView` follows a training run: every snapshot's weights are
+  copied into the session's network at once (so a new stroke is predicted
+  with the newest weights), while the views are told at most every
+  :data:`LIVE_VIEW_MS` (enough to watch them change, and it leaves the GUI
+  thread and the GIL mostly to drawing and to training).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Slot
+
+from digitlab import imageio
+from digitlab.core import preprocess
+from digitlab.core.training import Progress
+from digitlab.ui.session import ModelSession
+
+LIVE_VIEW_MS = 100
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.pgm *.ppm *.tif *.tiff *.webp);;All files (*)"
+NOISE_LABELS = {
+    "uniform": "Uniform noise",
+    "gaussian": "Gaussian noise",
+    "salt_and_pepper": "Salt-and-pepper noise",
+}
+
+
+def ink_on_black(gray: np.ndarray) -> np.ndarray:
+    """A grayscale picture as white ink on black in [0, 1] (for showing it on the canvas).
+
+    Preprocessing's own ink map (background from the border's median, inverted
+    for dark ink on paper, stretched to 1); all black when it finds no ink.
+    """
+    ink = preprocess._ink_map(np.asarray(gray, dtype=np.float32), 0.0)
+    return np.zeros_like(gray, dtype=np.float32) if ink is None else np.clip(ink, 0.0, 1.0)
+
+
+class InputFeed(QObject):
+    """Feeds the session from the canvas, from picture files and from noise.
+
+    ``window`` provides ``canvas``, ``busy`` (a GuiBusyFilter), ``show_error``,
+    ``ask_open_path``, ``files`` and the status bar.
+    """
+
+    def __init__(self, window, session: ModelSession) -> None:
+        super().__init__(window)
+        self._window = window
+        self._session = session
+        self._noise_counter = 0
+        session.inputChanged.connect(self._on_input_changed)
+
+    @property
+    def _canvas(self):
+        return self._window.canvas
+
+    @Slot()
+    def update_prediction(self) -> None:
+        """Predict the canvas drawing (called on ``canvas.changed``)."""
+        self._window.busy.hold()  # drawing must feel immediate, even while training
+        if self._canvas.is_empty():
+            if self._session.input_source == "noise":
+                return  # the canvas was cleared to show noise; keep showing it
+            self._session.set_input(None)
+            return
+        try:
+            x28 = preprocess.prepare(self._canvas.image())
+        except preprocess.EmptyImageError:
+            x28 = None  # a speck or faint smudge: nothing to recognise yet
+        source = "picture" if self._canvas.has_background() else "drawing"
+        self._session.set_input(x28, source)
+
+    @Slot()
+    def clear_drawing(self) -> None:
+        """Clear the canvas, any loaded picture and any noise."""
+        self._session.set_input(None)
+        self._canvas.clear()
+
+    @Slot(str)
+    def feed_noise(self, kind: str) -> np.ndarray:
+        """Put a random ``kind`` noise image through the network and show the answer.
+
+        Each call uses the next seed of a counter, so the sequence is repeatable.
+        """
+        rng = np.random.default_rng(self._noise_counter)
+        self._noise_counter += 1
+        image = preprocess.noise_image(kind, rng)
+        self._session.set_input(image, "noise")
+        outputs = self._session.predict()
+        winner = int(np.argmax(outputs))
+        self._window.statusBar().showMessage(
+            f"{NOISE_LABELS.get(kind, kind)} #{self._noise_counter}: the network answers {winner} "
+            f"(output {outputs[winner]:.2f}), though it is no digit at all.",
+            8000,
+        )
+        return image
+
+    @Slot()
+    def _on_input_changed(self) -> None:
+        # Noise fed from anywhere (a menu, a lesson) replaces the drawing.
+        if self._session.input_source == "noise" and not self._canvas.is_empty():
+            self._canvas.clear()
+
+    @Slot()
+    def open_image(self) -> None:
+        path = self._window.ask_open_path("Open image", IMAGE_FILTER)
+        if path:
+            self.open_image_file(path)
+
+    @Slot(str)
+    def open_image_file(self, path: str | os.PathLike) -> bool:
+        """Show a picture of a digit on the canvas and classify it. Returns False on error."""
+        try:
+            gray = preprocess.to_grayscale(imageio.read_image(path))
+        except (OSError, ValueError) as err:
+            self._window.show_error("Cannot open the image", str(err))
+            return False
+        self._session.set_input(None)
+        self._canvas.load_image(ink_on_black(gray))
+        self.update_prediction()
+        self._window.files.remember_dir(path)
+        name = Path(path).name
+        if self._session.current_input is None:
+            self._window.statusBar().showMessage(f"{name}: no digit found in the picture.", 8000)
+        else:
+            self._window.statusBar().showMessage(f"Opened {name}.", 5000)
+        return True
+
+
+class LiveView(QObject):
+    """Copies training snapshots into the session; tells the views at most every LIVE_VIEW_MS."""
+
+    def __init__(self, session: ModelSession, busy, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._busy = busy
+        self._pending = False
+        self._since = QElapsedTimer()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._apply)
+
+    @Slot(object)
+    def on_snapshot(self, record: Progress) -> None:
+        # The record holds read-only copies; copying 13,002 numbers is cheap.
+        self._session.set_parameters(record.weights, record.biases, notify=False)
+        self._pending = True
+        if self._timer.isActive():
+            return
+        elapsed = self._since.elapsed() if self._since.isValid() else LIVE_VIEW_MS
+        if elapsed >= LIVE_VIEW_MS:
+            self._apply()
+        else:
+            self._timer.start(LIVE_VIEW_MS - elapsed)
+
+    @Slot(object)
+    def on_run_ended(self, record: Progress) -> None:
+        """The run's last weights, shown at once; dirty once it trained on anything."""
+        self.stop()
+        self._session.set_parameters(record.weights, record.biases)
+        if record.samples_seen > 0:
+            self._session.set_dirty(True)
+
+    def stop(self) -> None:
+        self._pending = False
+        self._timer.stop()
+
+    @Slot()
+    def _apply(self) -> None:
+        pending, self._pending = self._pending, False
+        self._timer.stop()
+        self._since.start()
+        if not pending:
+            return
+        self._busy.hold()  # training steps aside for the pictures and their repaint
+        self._session.notify_network_changed()
