@@ -102,15 +102,41 @@ def test_softmax_without_logits_shows_probabilities_only(chart):
     np.testing.assert_allclose(chart.displayed_values(), probabilities)
 
 
-def test_real_network_logits_match_the_main_window_formula(chart):
+def test_the_window_shows_a_softmax_networks_own_outputs_and_logits(open_window):
     network = Network.create((784, 16, 16, 10), cost="cross_entropy", rng=np.random.default_rng(3))
-    x = np.random.default_rng(4).random(784, dtype=np.float32)
-    activations = network.forward(x)
-    logits = network.weights[-1] @ activations[-2] + network.biases[-1]
-    chart.set_outputs(activations[-1], network.output_activation, logits=logits)
+    window = open_window(network)
+    chart = window.chart
+    x = np.random.default_rng(4).random((28, 28), dtype=np.float32)
+    window.session.set_input(x, "picture")
+    expected = network.predict(x)
+    chart.set_mode("softmax")
+    np.testing.assert_allclose(chart.displayed_values(), expected, rtol=1e-5, atol=1e-7)
+    assert chart.winner() == int(np.argmax(expected))
+    assert chart.headline()[1] == f"{expected.max():.0%} confident"
     chart.set_mode("raw")
-    np.testing.assert_allclose(softmax(chart.displayed_values()), activations[-1], rtol=1e-5)
-    assert chart.winner() == int(np.argmax(activations[-1]))
+    raw = chart.displayed_values()
+    assert not np.allclose(raw, expected)  # the weighted sums, not the probabilities
+    # Logits are defined up to a constant; the softmax of the ones shown must be the outputs.
+    np.testing.assert_allclose(softmax(raw), expected, rtol=1e-4, atol=1e-7)
+    assert chart.winner() == int(np.argmax(expected))
+
+
+def test_eleven_outputs_give_eleven_bars_the_last_one_none(open_window):
+    network = Network.create((784, 16, 11), rng=np.random.default_rng(8))
+    window = open_window(network)
+    chart = window.chart
+    assert chart.output_count() == 11 and chart.bar_labels()[-1] == "none"
+    assert chart.bar_labels()[:10] == [str(d) for d in range(10)]
+    weights = [w.copy() for w in network.weights]
+    weights[-1][...] = 0
+    biases = [b.copy() for b in network.biases]
+    biases[-1][...] = -5
+    biases[-1][10] = 5  # the "none" neuron wins for every input
+    window.session.set_parameters(weights, biases)
+    window.session.set_input(np.zeros((28, 28), np.float32))
+    assert chart.displayed_values().shape == (11,)
+    assert chart.winner() == 10 and chart.headline()[0] == "none"
+    assert window.weights_view.output_label_texts()[-1] == "none"
 
 
 def test_updates_reuse_the_plot_items(chart):
