@@ -36,7 +36,15 @@ from numpy.lib import format as npy_format
 
 from digitlab import __version__
 from digitlab.core.fileio import FileProblem, atomic_output
-from digitlab.core.network import ACTIVATIONS, COSTS, Network
+from digitlab.core.architecture import (  # noqa: F401 (MAX_*, check_sizes: re-exported)
+    ACTIVATIONS,
+    COSTS,
+    MAX_LAYER_SIZE,
+    MAX_LAYERS,
+    check_sizes,
+    sizes_problem,
+)
+from digitlab.core.network import Network
 from digitlab.paths import resource
 
 __all__ = [
@@ -58,11 +66,6 @@ FORMAT_VERSION = 1
 
 #: Files (and their unpacked contents) larger than this are refused unread.
 MAX_FILE_BYTES = 200 * 1024 * 1024
-MIN_LAYERS = 2
-MAX_LAYERS = 10
-MAX_LAYER_SIZE = 4096
-INPUT_SIZE = 784  # 28 x 28 pixels
-OUTPUT_SIZE = 10  # one neuron per digit
 # The JSON header is a few kilobytes even with a long training history.
 _MAX_META_BYTES = 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -90,47 +93,6 @@ class ModelFileError(FileProblem):
 
     The message is one line: ``"<file>: <problem>"``.
     """
-
-
-# ---------------------------------------------------------------------------
-# Architecture limits
-# ---------------------------------------------------------------------------
-
-
-def _sizes_problem(sizes) -> str | None:
-    """What is wrong with a list of layer sizes for a digit model, or None."""
-    if not isinstance(sizes, (list, tuple)) or not all(
-        isinstance(s, int) and not isinstance(s, bool) for s in sizes
-    ):
-        return f"layer sizes must be a list of whole numbers, got {sizes!r}"
-    if not MIN_LAYERS <= len(sizes) <= MAX_LAYERS:
-        return f"a model needs {MIN_LAYERS} to {MAX_LAYERS} layers, got {len(sizes)}"
-    if any(not 1 <= s <= MAX_LAYER_SIZE for s in sizes):
-        return f"every layer must have 1 to {MAX_LAYER_SIZE} neurons, got {list(sizes)}"
-    if sizes[0] != INPUT_SIZE:
-        return f"the input layer must have {INPUT_SIZE} neurons (28x28 pixels), got {sizes[0]}"
-    if sizes[-1] != OUTPUT_SIZE:
-        return f"the output layer must have {OUTPUT_SIZE} neurons (one per digit), got {sizes[-1]}"
-    return None
-
-
-def check_sizes(sizes) -> None:
-    """Check that layer sizes make a digit model DigitLab can save and load.
-
-    Parameters
-    ----------
-    sizes : sequence of int
-        Neurons per layer, input first.
-
-    Raises
-    ------
-    ValueError
-        Unless there are 2 to 10 layers of 1 to 4096 neurons, with 784 inputs
-        and 10 outputs.
-    """
-    problem = _sizes_problem(list(sizes) if isinstance(sizes, tuple) else sizes)
-    if problem:
-        raise ValueError(problem)
 
 
 # ---------------------------------------------------------------------------
@@ -195,7 +157,7 @@ def save_model(path: str | os.PathLike, network: Network, metadata: dict | None 
         existing file at ``path`` is then left as it was.
     """
     path = Path(path)
-    problem = _sizes_problem(list(network.sizes))
+    problem = sizes_problem(list(network.sizes))
     if problem:
         raise ModelFileError(path, f"cannot save this network: {problem}")
     if not np.isfinite(network.parameters).all():
@@ -344,7 +306,7 @@ def _check_meta(path: Path, meta: dict) -> None:
         )
     if meta.get("cost") not in COSTS:
         raise ModelFileError(path, f"unknown cost {meta.get('cost')!r} (known: {', '.join(COSTS)})")
-    problem = _sizes_problem(meta.get("sizes"))
+    problem = sizes_problem(meta.get("sizes"))
     if problem:
         raise ModelFileError(path, problem)
 

@@ -33,11 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_SIZES = (784, 16, 16, 10)
-ACTIVATIONS = ("sigmoid", "relu", "tanh")
-#: "mse": sigmoid outputs with the squared error (the video);
-#: "cross_entropy": softmax outputs with the cross-entropy cost.
-COSTS = ("mse", "cross_entropy")
+# The limits and names live in architecture.py; parse_layers is re-exported
+# because `digitlab train --layers` imports it from here.
+from digitlab.core.architecture import ACTIVATIONS, COSTS, DEFAULT_SIZES, check_architecture, parse_layers  # noqa: F401
+
 DTYPE = np.float32
 
 
@@ -380,25 +379,3 @@ class Network:
             self.parameters -= grad
         return loss
 
-
-def check_architecture(sizes, activation: str, cost: str) -> None:
-    """Raise ValueError with a clear message for an impossible network."""
-    if len(sizes) < 2:
-        raise ValueError("a network needs at least an input and an output layer")
-    if any(s < 1 for s in sizes):
-        raise ValueError(f"layer sizes must be positive, got {list(sizes)}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-    if cost not in COSTS:
-        raise ValueError(f"unknown cost {cost!r}; choose one of {', '.join(COSTS)}")
-
-
-def parse_layers(text: str) -> tuple[int, ...]:
-    """Parse ``"784,16,16,10"`` into a tuple of sizes, with a clear error."""
-    try:
-        sizes = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError:
-        raise ValueError(f"layer sizes must be comma-separated whole numbers, got {text!r}") from None
-    if len(sizes) < 2 or any(s < 1 for s in sizes):
-        raise ValueError(f"need at least two positive layer sizes, got {text!r}")
-    return sizes
