@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QToolButton
 
 from digitlab.core import preprocess
 from digitlab.ui.input_feed import NOISE_LABELS
-from digitlab.ui.lessons import LESSONS
+from digitlab.ui import lessons as lesson_registry
 
 
 def _action(window, text: str, slot, tooltip: str, shortcut=None) -> QAction:
@@ -69,7 +69,7 @@ def build_actions(window) -> None:
         window.noise_actions[kind] = action
     window.noise_actions["uniform"].setShortcut(QKeySequence("Ctrl+Shift+N"))
     window.lesson_actions = {}
-    for lesson in LESSONS:
+    for lesson in lesson_registry.LESSONS:  # looked up now: the registry is the one list
         action = QAction(lesson.title, window)
         action.setToolTip(f"Open the lesson \u201c{lesson.title}\u201d in the Lessons panel.")
         action.setStatusTip(action.toolTip())

@@ -21,6 +21,7 @@ def open_window(qtbot, tmp_path, monkeypatch):
 
     def make(network=None):
         window = MainWindow(network) if network is not None else MainWindow()
+        qtbot.addWidget(window)  # deleted by Qt at the end (freeing it from Python's GC crashed)
         window.errors = []
         window.show_error = lambda title, text: window.errors.append((title, text))
         window.ask_save_changes = lambda: "discard"

@@ -257,3 +257,20 @@ def test_helpers():
     assert mosaic.shape == (5, 8)  # 2 rows x 3 columns of 2x2 tiles with 1-px gaps
     np.testing.assert_array_equal(mosaic[3:5, 0:2], tiles[3])
     assert np.isnan(mosaic[3:5, 6:8]).all()
+
+
+def test_output_tiles_are_labelled_and_the_outlines_explained(view):
+    view.set_parameters(*_parameters(Network.create((784, 16, 11), rng=np.random.default_rng(2))))
+    view.set_current_layer(1)
+    assert "Outlines" in view.caption_text() and "active" in view.caption_text()
+    assert view.output_label_texts() == [str(d) for d in range(10)] + ["none"]
+    view.set_current_layer(2)
+    assert "labelled" in view.caption_text() and "Outlines" in view.caption_text()
+    # Only the output layer's tiles carry labels.
+    assert all(not items.labels for layer, items in view._layers.items() if layer != 2)
+    view.set_parameters(*_parameters(Network.create((784, 16, 16, 10), rng=np.random.default_rng(2))))
+    assert view.output_label_texts() == [str(d) for d in range(10)]
+
+
+def _parameters(network):
+    return network.weights, network.biases

@@ -5,12 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
 
-from digitlab.ui.lessons import LESSONS, LessonView, lesson_view
+from digitlab.ui import lessons as lesson_registry
+from digitlab.ui.lessons import LessonView
 from digitlab.ui.session import ModelSession
 
 
 class LessonArea(QTabWidget):
-    """Tabs of lesson views, each made once from the registry and kept until its tab is closed.
+    """Tabs of lesson views, each made from the registry the first time it is chosen.
 
     Signals
     -------
@@ -20,11 +21,11 @@ class LessonArea(QTabWidget):
 
     lessonOpened = Signal(str)
 
-    def __init__(self, session: ModelSession, lessons: tuple[LessonView, ...] = LESSONS,
+    def __init__(self, session: ModelSession, lessons: tuple[LessonView, ...] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._lessons = lessons
+        self._lessons = lessons if lessons is not None else lesson_registry.LESSONS
         self._views: dict[str, QWidget] = {}
         self.setTabsClosable(True)
         self.setDocumentMode(True)
@@ -35,8 +36,10 @@ class LessonArea(QTabWidget):
     def open_lesson(self, name: str) -> QWidget:
         """Show lesson ``name`` (making its view the first time) and return its view."""
         view = self._views.get(name)
+        entry = next((lesson for lesson in self._lessons if lesson.name == name), None)
+        if entry is None:
+            raise KeyError(f"no lesson view {name!r}; known: {', '.join(x.name for x in self._lessons)}")
         if view is None:
-            entry = next((lesson for lesson in self._lessons if lesson.name == name), None) or lesson_view(name)
             try:
                 view = entry.create(self._session)
             except ImportError as err:
@@ -46,6 +49,7 @@ class LessonArea(QTabWidget):
                 view.setAlignment(Qt.AlignmentFlag.AlignCenter)
             view.setObjectName(f"lesson_{name}")
             self._views[name] = view
+        if self.indexOf(view) < 0:
             self.addTab(view, entry.title)
             self.setTabToolTip(self.indexOf(view), view.toolTip() or entry.title)
         self.setCurrentWidget(view)
@@ -74,12 +78,17 @@ class LessonArea(QTabWidget):
         return next((name for name, view in self._views.items() if view is current), None)
 
     def close_lesson(self, name: str) -> None:
-        view = self._views.pop(name, None)
-        if view is None:
+        """Stop the lesson's work and remove its tab; the view is kept for when it is chosen again.
+
+        Kept rather than deleted: freeing a view with live pyqtgraph items from
+        Python crashed the garbage collector later; the window frees its
+        children together when it goes.
+        """
+        view = self._views.get(name)
+        if view is None or self.indexOf(view) < 0:
             return
         _shutdown(view)
         self.removeTab(self.indexOf(view))
-        view.deleteLater()
 
     def shutdown(self) -> None:
         """Stop every lesson's work (their threads); the tabs stay."""
