@@ -42,7 +42,7 @@ from digitlab import __version__
 from digitlab.core import datasets, drawing, preprocess
 from digitlab.core.model_io import load_default_model
 from digitlab.core.network import Network
-from digitlab.core.training import TrainingConfig, TrainingControl, TrainingData, train
+from digitlab.core.training import TrainingConfig, TrainingControl, train
 
 #: Epoch-time targets in seconds, by batch size.
 EPOCH_TARGETS = {10: 0.07, 32: 0.035, 128: 0.025}
@@ -149,7 +149,7 @@ def our_epoch(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int
         training and (one-digit) validation sets measured at its end.
     """
     network = Network.create(rng=np.random.default_rng(seed))
-    data = TrainingData(images, labels, images[:1], labels[:1])
+    data = datasets.DataSplit(images, labels, images[:1], labels[:1], "bench")
     config = TrainingConfig(learning_rate=3.0, batch_size=batch_size, epochs=1, seed=seed)
     clock = _BatchClock()
     epoch_seconds = float("nan")

@@ -334,23 +334,29 @@ def load_images_labels(
 
 @dataclass(frozen=True)
 class DataSplit:
-    """Training and validation digits of one data set.
+    """Training and validation digits of one data set: what training reads.
+
+    The loaders below return one, and :func:`digitlab.core.training.train`
+    takes one (``TrainingData`` there is this class under its old name).
 
     Attributes
     ----------
     train_images, val_images : numpy.ndarray
-        uint8, shape (n, 28, 28), 0 = background, 255 = ink.
+        Shape (n, 28, 28): uint8 with 0 = background and 255 = ink, or floats
+        in [0, 1].
     train_labels, val_labels : numpy.ndarray
-        uint8, shape (n,), the digits 0 to 9.
+        Integers, shape (n,): the digits 0 to 9 (and 10, "none of these", for
+        a network with 11 outputs).
     name : str
-        Short name shown to the user ("sample", "mnist", a folder name).
+        Short name shown to the user ("sample", "mnist", a folder name); ""
+        for data put together by hand.
     """
 
     train_images: np.ndarray
     train_labels: np.ndarray
     val_images: np.ndarray
     val_labels: np.ndarray
-    name: str
+    name: str = ""
 
     def __post_init__(self) -> None:
         for part, images, labels in (

@@ -17,6 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
+from digitlab.core.datasets import DataSplit
 from digitlab.core.network import Network
 
 #: Weights larger than this mean the run has blown up even if the loss is finite
@@ -202,14 +203,9 @@ class TrainingControl:
                 self._step_credits -= 1
 
 
-@dataclass
-class TrainingData:
-    """Images (uint8, ``(n, 28, 28)`` or ``(n, 784)``) and integer labels."""
-
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    val_images: np.ndarray
-    val_labels: np.ndarray
+#: The old name of :class:`~digitlab.core.datasets.DataSplit`, which holds the
+#: same four arrays; kept because the window and the command line still use it.
+TrainingData = DataSplit
 
 
 def _as_inputs(images: np.ndarray) -> np.ndarray:
@@ -241,7 +237,7 @@ def _read_only(arrays) -> tuple[np.ndarray, ...]:
 
 def train(
     network: Network,
-    data: TrainingData,
+    data: DataSplit,
     config: TrainingConfig,
     control: TrainingControl | None = None,
     min_interval: float = 1 / 30,
@@ -256,7 +252,8 @@ def train(
     ----------
     network : Network
         Trained in place; only the iterating thread may touch it meanwhile.
-    data : TrainingData
+    data : DataSplit
+        Training and validation images (n, 28, 28) and labels.
     config : TrainingConfig
     control : TrainingControl, optional
         Pause / resume / step / stop and hyperparameter hand-off.

@@ -14,7 +14,7 @@ from digitlab.core.architecture import (
     parse_layers,
     sizes_problem,
 )
-from digitlab.core.datasets import one_hot
+from digitlab.core.datasets import DataSplit, one_hot
 from digitlab.core.network import Network
 from digitlab.core.training import TrainingConfig, train
 
@@ -109,9 +109,7 @@ def test_eleven_outputs_train_save_and_load(tmp_path):
     images = rng.integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 11, size=40)
     assert one_hot(labels, 11).shape == (40, 11)
-    from digitlab.core.training import TrainingData
-
-    data = TrainingData(images[:30], labels[:30], images[30:], labels[30:])
+    data = DataSplit(images[:30], labels[:30], images[30:], labels[30:])
     records = list(train(net, data, TrainingConfig(learning_rate=0.1, epochs=1), min_interval=0))
     assert records[-1].kind == "finished"
     path = tmp_path / "eleven.npz"

@@ -456,6 +456,7 @@ def test_datasplit_checks_shapes():
     images = np.zeros((4, 28, 28), np.uint8)
     labels = np.zeros(4, np.uint8)
     DataSplit(images, labels, images[:1], labels[:1], "ok")
+    assert DataSplit(images, labels, images, labels).name == ""  # put together by hand
     with pytest.raises(ValueError, match="training labels"):
         DataSplit(images, labels[:3], images, labels, "bad")
     with pytest.raises(ValueError, match="validation images"):

@@ -5,15 +5,19 @@ import threading
 import numpy as np
 import pytest
 
-from digitlab.core.datasets import load_sample
+from digitlab.core import training
+from digitlab.core.datasets import DataSplit, load_sample
 from digitlab.core.network import Network
-from digitlab.core.training import TrainingConfig, TrainingControl, TrainingData, train
+from digitlab.core.training import TrainingConfig, TrainingControl, train
 
 
 @pytest.fixture(scope="module")
 def sample():
-    split = load_sample()
-    return TrainingData(split.train_images, split.train_labels, split.val_images, split.val_labels)
+    return load_sample()
+
+
+def test_training_data_is_the_data_split_under_its_old_name():
+    assert training.TrainingData is DataSplit
 
 
 def new_net(seed=0, **kwargs):
@@ -151,6 +155,6 @@ def wait_for(condition, timeout=10.0):
 
 
 def test_an_empty_validation_set_gives_nan_validation_figures(sample):
-    data = TrainingData(sample.train_images, sample.train_labels, sample.val_images[:0], sample.val_labels[:0])
+    data = DataSplit(sample.train_images, sample.train_labels, sample.val_images[:0], sample.val_labels[:0])
     stats = [r.epoch_stats for r in run(new_net(), data, epochs=1, train_size=200) if r.kind == "epoch"][0]
     assert np.isnan(stats.val_accuracy) and stats.train_accuracy > 0
