@@ -27,7 +27,8 @@ os.environ.setdefault("DIGITLAB_SETTINGS_PATH", str(Path(tempfile.mkdtemp()) / "
 
 from digitlab.core.drawing import DIGIT_STROKES, place_strokes  # noqa: E402
 from digitlab.ui.app import create_application  # noqa: E402
-from digitlab.ui.main_window import MainWindow, initial_model  # noqa: E402
+from digitlab.ui.main_window import MainWindow  # noqa: E402
+from digitlab.ui.model_files import initial_model  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 
@@ -74,11 +75,15 @@ def main() -> int:
     grab_screen(DOCS / "screenshot.png")
     panel.stop()
     wait(500)
-    window.noise_dock.raise_() if hasattr(window, "noise_dock") else None
-    window.noise_panel.run_comparison()
-    window.noise_panel.window().activateWindow()
+    noise_view = window.show_lesson("noise")
+    noise_view.compare()
+    for _ in range(100):  # the comparison runs on a worker thread
+        wait(50)
+        if noise_view.result() is not None:
+            break
+    noise_view.window().activateWindow()
     wait(800)
-    window.noise_panel.grab().save(str(DOCS / "noise.png"))
+    noise_view.grab().save(str(DOCS / "noise.png"))
     print("wrote", DOCS / "noise.png")
     window.shutdown()
     window.close()

@@ -84,7 +84,8 @@ def run_app(argv: list[str] | None = None) -> int:
     quit_after = _quit_delay_ms()
     app = create_application(argv)
 
-    from digitlab.ui.main_window import MainWindow, initial_model
+    from digitlab.ui.main_window import MainWindow
+    from digitlab.ui.model_files import initial_model
 
     network, metadata, path, problem = initial_model(args.model)
     window = MainWindow(network, metadata, path)

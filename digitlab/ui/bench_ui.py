@@ -113,7 +113,7 @@ class _StrokePlayer:
         else:
             QTest.mouseMove(self.canvas, point)
         if timed:
-            self.window.update_prediction()
+            self.window.feed.update_prediction()
             self.latencies_ms.append(1000 * (time.perf_counter() - start))
         self._step += 1
         if self._step % self.STEPS_PER_STROKE == 0:
@@ -133,12 +133,12 @@ class _TimedHandler:
     def __init__(self, window) -> None:
         self.window = window
         self.durations_ms: list[float] = []
-        window.canvas.changed.disconnect(window.update_prediction)
+        window.canvas.changed.disconnect(window.feed.update_prediction)
         window.canvas.changed.connect(self.handle)
 
     def handle(self) -> None:
         start = time.perf_counter()
-        self.window.update_prediction()
+        self.window.feed.update_prediction()
         self.durations_ms.append(1000 * (time.perf_counter() - start))
 
 
