@@ -9,7 +9,8 @@ from PySide6.QtGui import QImage
 
 from digitlab.core import datasets
 from digitlab.core.network import Network
-from digitlab.ui.training_panel import ArchitectureError, TrainingPanel, parse_hidden_layers
+from digitlab.core.architecture import ArchitectureError, parse_hidden_layers
+from digitlab.ui.panels.training_panel import TrainingPanel, format_duration
 
 
 
@@ -39,13 +40,22 @@ def run_to_end(qtbot, panel, click=True):
     return panel.events["ended"][-1]
 
 
-def test_parse_hidden_layers():
+def test_the_panel_parses_layers_with_the_core_parser(panel):
+    # The limits live in digitlab.core.architecture only; the panel refuses what it refuses.
     assert parse_hidden_layers("16,16") == (784, 16, 16, 10)
     assert parse_hidden_layers(" 32 ") == (784, 32, 10)
     assert parse_hidden_layers("") == (784, 10)
     for bad in ("16,,16", "a", "0", "16,-3", "5000", ",".join(["4"] * 9)):
-        with pytest.raises(ArchitectureError, match="hidden layers"):
+        with pytest.raises(ArchitectureError):
             parse_hidden_layers(bad)
+        panel.hidden_edit.setText(bad)
+        with pytest.raises(ArchitectureError):
+            panel.architecture()
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (0, 75, 3725)] == ["0:00", "1:15", "1:02:05"]
+    assert format_duration(float("inf")) == "?"
 
 
 def test_every_control_has_a_tooltip(panel):
@@ -292,3 +302,42 @@ def test_replace_guard_can_veto_start_and_reset(qtbot, panel):
     panel.continue_check.setChecked(True)
     run_to_end(qtbot, panel)
     assert len(asked) == 2
+
+
+def test_eleven_outputs_train_end_to_end(qtbot, panel):
+    panel.outputs_combo.setCurrentIndex(panel.outputs_combo.findData(11))
+    final = run_to_end(qtbot, panel)
+    assert final.kind == "finished"
+    assert panel.events["replaced"][0].sizes == (784, 16, 16, 11)
+    assert final.weights[-1].shape == (11, 16)
+    assert panel.model().sizes == (784, 16, 16, 11)
+    assert panel.continue_check.isEnabled()  # the 11-output model matches the form
+    panel.outputs_combo.setCurrentIndex(panel.outputs_combo.findData(10))
+    assert not panel.continue_check.isEnabled()
+    # Opening a 10-output model sets the form back to 10.
+    panel.set_network(Network.create((784, 16, 16, 10), rng=np.random.default_rng(0)))
+    assert panel.config_dict()["outputs"] == 10
+
+
+def test_the_run_uses_the_rate_of_the_chosen_cost(qtbot, panel):
+    panel.cost_combo.setCurrentIndex(panel.cost_combo.findData("cross_entropy"))
+    final = run_to_end(qtbot, panel)
+    assert final.learning_rate == pytest.approx(0.2)
+    panel.learning_rate_spin.setValue(0.05)  # the user's own
+    panel.cost_combo.setCurrentIndex(panel.cost_combo.findData("mse"))
+    final = run_to_end(qtbot, panel)
+    assert final.learning_rate == pytest.approx(0.05)
+
+
+def test_the_history_is_the_panels_and_counts_continued_epochs(qtbot, panel):
+    run_to_end(qtbot, panel)
+    history = panel.history
+    assert panel.curves.source is history
+    assert history.batches == 50 and history.epochs == 1
+    np.testing.assert_array_equal(panel.curves.shown_data()["raw"][1], history.losses())
+    panel.continue_check.setChecked(True)
+    run_to_end(qtbot, panel)
+    assert list(history.epoch_table()["epoch"]) == [1, 2]
+    assert panel.curves.shown_data()["validation"][0].tolist() == [1, 2]
+    panel.reset_model()
+    assert history.batches == 0 and len(panel.curves.shown_data()["raw"][1]) == 0

@@ -1,0 +1,218 @@
+"""Learning curves: the batch loss (raw and smoothed) and per-epoch accuracies of a training history.
+
+The widget only draws. The numbers live in a Qt-free
+:class:`digitlab.core.history.History` (which also smooths them and writes the
+CSV); whoever adds to the history asks the widget to show it again, either
+now (:meth:`LearningCurves.refresh`, e.g. at the end of an epoch) or soon
+(:meth:`LearningCurves.request_refresh`, throttled to one redraw every
+``CURVE_REFRESH_MS``, however often it is asked).
+
+Redraws are cheap: the four plot items are made once and updated in place
+with ``setData``, the ranges are set by hand, and long loss curves are clipped
+to the view and decimated.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QBuffer, QElapsedTimer, QEvent, QIODevice, QTimer, Slot
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from digitlab.core.fileio import write_bytes_atomically
+from digitlab.core.history import History
+from digitlab.ui import style
+from digitlab.ui.training_worker import GuiBusyFilter
+
+#: The curves redraw at most this often while training (plotting thousands of
+#: points costs milliseconds of the GUI thread, and the eye needs no more).
+CURVE_REFRESH_MS = 200
+
+#: Up to this many epochs, the epoch axis labels each one (a tick at "1.5"
+#: on an epoch axis means nothing); beyond it pyqtgraph's ticks are clearer.
+MAX_LABELLED_EPOCHS = 12
+
+
+class LearningCurves(QWidget):
+    """Draws one :class:`~digitlab.core.history.History`: loss per mini-batch, accuracy per epoch.
+
+    Parameters
+    ----------
+    history : History, optional
+        The history to draw; a new empty one when not given. Its owner adds
+        to it and then calls :meth:`refresh` or :meth:`request_refresh`.
+    """
+
+    def __init__(self, history: History | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        style.configure_pyqtgraph()
+        self.source = history if history is not None else History()
+        self.redraws = 0  # how many times the plots were updated (the throttle's tests count them)
+        self._since_redraw = QElapsedTimer()
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.timeout.connect(self.refresh)
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setToolTip("Learning curves of the current model; they grow while it trains.")
+        self.plots.setMinimumHeight(150)
+        self._loss_plot = self.plots.addPlot(row=0, col=0, title="Loss per mini-batch")
+        self._accuracy_plot = self.plots.addPlot(row=0, col=1, title="Accuracy per epoch (%)")
+        for plot in (self._loss_plot, self._accuracy_plot):
+            plot.setMenuEnabled(False)
+            # The ranges follow the data, set in _redraw before the new data:
+            # pyqtgraph's lazy auto-range would change them during the paint and
+            # repaint everything a second time.
+            plot.setMouseEnabled(x=False, y=False)
+            plot.enableAutoRange(False)
+            plot.hideButtons()
+        # Grid lines are costly to paint across a busy curve; the accuracy plot
+        # (a few points, values read off against 0-100 %) is where they help.
+        self._accuracy_plot.showGrid(x=False, y=True, alpha=0.2)
+        self._loss_plot.setLabel("bottom", "mini-batch")
+        self._accuracy_plot.setLabel("bottom", "epoch")
+        self._accuracy_plot.setYRange(0, 100, padding=0.02)
+        self._loss_legend = self._loss_plot.addLegend(offset=(-5, 5))
+        self._accuracy_legend = self._accuracy_plot.addLegend(offset=(-5, -5))
+
+        # Antialiased lines wider than 1 px cost Qt's raster engine ~20 ms per
+        # paint for a few thousand points; the loss curves are drawn without it.
+        self._raw_item = self._loss_plot.plot(name="raw", antialias=False)
+        self._smoothed_item = self._loss_plot.plot(name="smoothed", antialias=False)
+        self._train_item = self._accuracy_plot.plot(name="training", symbol="o", symbolSize=5)
+        self._val_item = self._accuracy_plot.plot(name="validation", symbol="s", symbolSize=5)
+        for item in (self._raw_item, self._smoothed_item):
+            # Long runs have 100,000s of batches: draw only what is visible, decimated.
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self._apply_palette()
+        # Training steps aside while the plots repaint (see GuiBusyFilter).
+        self._busy = GuiBusyFilter(self)
+        self._busy.watch(self.plots.viewport())
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plots)
+
+    # ----------------------------------------------------------------- theming
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        palette = self.palette()
+        style.style_plot(self.plots, palette)
+        fg = style.text_color(palette)
+        for legend in (self._loss_legend, self._accuracy_legend):
+            legend.setLabelTextColor(fg)
+            legend.setBrush(style.with_alpha(style.plot_background(palette), 200))
+        self._raw_item.setPen(pg.mkPen(style.with_alpha(fg, 70), width=1))
+        self._smoothed_item.setPen(pg.mkPen(style.ACCENT, width=2.5))
+        self._train_item.setPen(pg.mkPen(style.REAL_COLOR, width=2))
+        self._train_item.setSymbolBrush(style.REAL_COLOR)
+        self._train_item.setSymbolPen(style.REAL_COLOR)
+        self._val_item.setPen(pg.mkPen(style.ACCENT, width=2))
+        self._val_item.setSymbolBrush(style.ACCENT)
+        self._val_item.setSymbolPen(style.ACCENT)
+
+    # ----------------------------------------------------------------- drawing
+    def set_history(self, history: History) -> None:
+        """Draw ``history`` from now on (shown at once)."""
+        self.source = history
+        self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Show the history as it is now."""
+        self._busy.hold()  # training steps aside for the redraw and the repaint
+        self._redraw_timer.stop()
+        self._since_redraw.start()
+        self._redraw()
+
+    def request_refresh(self) -> None:
+        """Show new data soon: at most once every CURVE_REFRESH_MS, and always the latest."""
+        if self._redraw_timer.isActive():
+            return
+        elapsed = self._since_redraw.elapsed() if self._since_redraw.isValid() else CURVE_REFRESH_MS
+        if elapsed >= CURVE_REFRESH_MS:
+            self.refresh()
+        else:
+            self._redraw_timer.start(CURVE_REFRESH_MS - elapsed)
+
+    def refresh_pending(self) -> bool:
+        """True while a throttled redraw is waiting for its turn."""
+        return self._redraw_timer.isActive()
+
+    def _redraw(self) -> None:
+        self.redraws += 1
+        history = self.source
+        batches = history.batch_numbers()
+        losses = history.losses()
+        finite = losses[np.isfinite(losses)]  # a diverged run ends with inf or nan
+        loss_top = 1.05 * float(finite.max()) if finite.size else 0.0
+        self._loss_plot.setRange(xRange=(0, max(len(batches), 10)), yRange=(0, loss_top or 1.0), padding=0.02)
+        self._raw_item.setData(batches, losses)
+        self._smoothed_item.setData(batches, history.smoothed_losses())
+
+        table = history.epoch_table()
+        epochs = np.asarray(table["epoch"], dtype=np.float64)
+        self._accuracy_plot.setXRange(0.5, max(len(epochs), 1) + 0.5, padding=0)
+        self._train_item.setData(epochs, 100 * np.asarray(table["train_accuracy"], dtype=np.float64))
+        self._val_item.setData(epochs, 100 * np.asarray(table["val_accuracy"], dtype=np.float64))
+        ticks = None if len(epochs) > MAX_LABELLED_EPOCHS else [[(e, str(int(e))) for e in epochs], []]
+        self._accuracy_plot.getAxis("bottom").setTicks(ticks)
+
+    def shown_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """What the plot items hold now, as (x, y) per curve: "raw", "smoothed", "training", "validation"."""
+        items = {"raw": self._raw_item, "smoothed": self._smoothed_item,
+                 "training": self._train_item, "validation": self._val_item}
+        result = {}
+        for name, item in items.items():
+            x, y = item.getOriginalDataset()
+            result[name] = (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
+        return result
+
+    # ------------------------------------------------------------------ export
+    def export_png(self, path: str | os.PathLike) -> None:
+        """Save both plots as they are shown, as a PNG file (atomic write)."""
+        self.refresh()  # a pending throttled redraw would otherwise be missing from the picture
+        pixmap = self.plots.grab()
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not pixmap.save(buffer, "PNG"):
+            raise OSError(f"{path}: could not encode the curves as PNG")
+        write_bytes_atomically(path, bytes(buffer.data()))
+
+    # ----------------------------------------- conveniences over the history
+    # The window and its menus reach the history through the widget that shows
+    # it; these read the History, they keep no numbers of their own.
+    def batches(self) -> int:
+        """Number of mini-batch losses in the history."""
+        return self.source.batches
+
+    def epochs(self) -> int:
+        """Number of completed epochs in the history."""
+        return self.source.epochs
+
+    def history(self) -> dict[str, np.ndarray]:
+        """Copies of the history: batch, loss, smoothed_loss, and the per-epoch columns.
+
+        The epoch columns are epoch, epoch_batch (the batch the epoch ended
+        at), train_loss, train_accuracy, val_loss and val_accuracy.
+        """
+        source = self.source
+        result = {
+            "batch": np.asarray(source.batch_numbers()).astype(np.int64),
+            "loss": np.array(source.losses(), dtype=np.float64),
+            "smoothed_loss": np.array(source.smoothed_losses(), dtype=np.float64),
+        }
+        for key, column in source.epoch_table().items():
+            result["epoch_batch" if key == "batch" else key] = np.array(column)
+        return result
+
+    def export_csv(self, path: str | os.PathLike) -> None:
+        """Save the history as CSV (see :meth:`digitlab.core.history.History.write_csv`)."""
+        self.source.write_csv(path)

@@ -1,0 +1,142 @@
+"""The hyperparameter form on its own: real widgets driven as a user would."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from digitlab import cli
+from digitlab.core.architecture import ArchitectureError
+from digitlab.ui.panels.hyperparameters import DEFAULT_LEARNING_RATES, HyperparameterForm
+
+
+@pytest.fixture
+def form(qtbot):
+    widget = HyperparameterForm()
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def choose(combo, value):
+    combo.setCurrentIndex(combo.findData(value))
+
+
+def type_rate(qtbot, form, text):
+    """Replace the learning rate by typing, as a user does."""
+    spin = form.learning_rate_spin
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), text)
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+
+
+def test_defaults_are_the_video_network(form):
+    assert form.architecture() == ((784, 16, 16, 10), "sigmoid", "mse")
+    assert form.learning_rate_spin.value() == 3.0
+    config = form.training_config()
+    assert (config.learning_rate, config.batch_size, config.epochs, config.train_size) == (3.0, 10, 10, None)
+
+
+def test_default_rates_are_the_clis(form):
+    # The window and `digitlab train` without --lr start from the same rate.
+    assert DEFAULT_LEARNING_RATES == cli.DEFAULT_LEARNING_RATES
+
+
+def test_switching_cost_switches_the_default_rate(qtbot, form):
+    choose(form.cost_combo, "cross_entropy")
+    assert form.learning_rate_spin.value() == pytest.approx(0.2)
+    assert form.training_config().learning_rate == pytest.approx(0.2)
+    choose(form.cost_combo, "mse")
+    assert form.learning_rate_spin.value() == pytest.approx(3.0)
+    assert not form.rate_is_own()
+
+
+def test_a_typed_rate_survives_a_cost_switch(qtbot, form):
+    type_rate(qtbot, form, "0.5")
+    assert form.learning_rate_spin.value() == pytest.approx(0.5)
+    assert form.rate_is_own()
+    choose(form.cost_combo, "cross_entropy")
+    assert form.learning_rate_spin.value() == pytest.approx(0.5)
+    choose(form.cost_combo, "mse")
+    assert form.learning_rate_spin.value() == pytest.approx(0.5)
+
+
+def test_typing_the_default_back_follows_the_cost_again(qtbot, form):
+    type_rate(qtbot, form, "0.5")
+    type_rate(qtbot, form, "3")
+    assert not form.rate_is_own()
+    choose(form.cost_combo, "cross_entropy")
+    assert form.learning_rate_spin.value() == pytest.approx(0.2)
+
+
+def test_restored_settings_say_whether_the_rate_was_typed(form):
+    form.set_config_dict({"cost": "cross_entropy", "learning_rate": "0.2"})
+    assert form.learning_rate_spin.value() == pytest.approx(0.2) and not form.rate_is_own()
+    choose(form.cost_combo, "mse")
+    assert form.learning_rate_spin.value() == pytest.approx(3.0)
+
+    form.set_config_dict({"cost": "cross_entropy", "learning_rate": "0.75"})
+    assert form.rate_is_own()
+    choose(form.cost_combo, "mse")
+    assert form.learning_rate_spin.value() == pytest.approx(0.75)
+
+
+def test_eleven_outputs_can_be_chosen(qtbot, form):
+    assert [form.outputs_combo.itemData(i) for i in range(form.outputs_combo.count())] == [10, 11]
+    choose(form.outputs_combo, 11)
+    assert form.architecture()[0] == (784, 16, 16, 11)
+    form.set_architecture((784, 30, 10), "relu", "cross_entropy")
+    assert form.architecture() == ((784, 30, 10), "relu", "cross_entropy")
+    form.set_architecture((784, 11), "tanh", "mse")
+    assert form.outputs() == 11 and form.hidden_edit.text() == ""
+    assert form.architecture() == ((784, 11), "tanh", "mse")
+
+
+def test_bad_layers_are_flagged_and_refused_with_the_cores_message(qtbot, form):
+    events = []
+    form.architectureEdited.connect(lambda: events.append(form.architecture_is_valid()))
+    qtbot.keyClicks(form.hidden_edit, ",,")
+    assert "border" in form.hidden_edit.styleSheet()
+    assert events and events[-1] is False
+    with pytest.raises(ArchitectureError):
+        form.architecture()
+    form.hidden_edit.setText("5000")  # over MAX_LAYER_SIZE
+    assert not form.architecture_is_valid()
+    form.hidden_edit.setText("32")
+    assert form.hidden_edit.styleSheet() == "" and events[-1] is True
+
+
+def test_edit_signals(qtbot, form):
+    with qtbot.waitSignal(form.hyperparametersEdited, timeout=1000):
+        form.momentum_spin.setValue(0.5)
+    with qtbot.waitSignal(form.architectureEdited, timeout=1000):
+        choose(form.outputs_combo, 11)
+    assert form.live_hyperparameters() == {"learning_rate": 3.0, "momentum": 0.5, "weight_decay": 0.0}
+
+
+def test_a_run_locks_what_it_cannot_change(form):
+    form.set_running(True)
+    assert not form.hidden_edit.isEnabled() and not form.outputs_combo.isEnabled()
+    assert not form.cost_combo.isEnabled() and not form.batch_spin.isEnabled()
+    assert form.learning_rate_spin.isEnabled() and form.momentum_spin.isEnabled()
+    assert form.weight_decay_spin.isEnabled()
+    form.set_running(False)
+    assert form.hidden_edit.isEnabled() and form.outputs_combo.isEnabled()
+
+
+def test_config_dict_round_trip_from_strings(qtbot, form):
+    form.hidden_edit.setText("32,8")
+    choose(form.outputs_combo, 11)
+    choose(form.cost_combo, "cross_entropy")
+    form.learning_rate_spin.setValue(0.75)
+    form.seed_spin.setValue(42)
+    form.augment_check.setChecked(True)
+    saved = form.config_dict()
+    assert saved["outputs"] == 11
+
+    other = HyperparameterForm()
+    qtbot.addWidget(other)
+    # An ini file hands every value back as text.
+    other.set_config_dict({key: str(value).lower() for key, value in saved.items()})
+    assert other.config_dict() == saved
+    other.set_config_dict({"outputs": "12", "hidden": "1,2,3,4,5,6,7,8,9", "seed": "x"})
+    assert other.config_dict() == saved

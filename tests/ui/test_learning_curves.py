@@ -1,0 +1,107 @@
+"""The learning-curves widget draws a core History; it keeps no numbers of its own."""
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from digitlab.core.history import History
+from digitlab.ui.widgets import learning_curves
+from digitlab.ui.widgets.learning_curves import CURVE_REFRESH_MS, LearningCurves
+
+
+def epoch(n, train_accuracy, val_accuracy):
+    return {"epoch": n, "train_loss": 0.5, "train_accuracy": train_accuracy, "val_loss": 0.6,
+            "val_accuracy": val_accuracy}
+
+
+@pytest.fixture
+def history():
+    h = History()
+    h.add_losses(np.linspace(1.0, 0.1, 40))
+    h.add_epoch(epoch(1, 0.8, 0.75))
+    h.add_losses(np.linspace(0.1, 0.05, 40))
+    h.add_epoch(epoch(2, 0.9, 0.85))
+    return h
+
+
+@pytest.fixture
+def curves(qtbot, history):
+    widget = LearningCurves(history)
+    qtbot.addWidget(widget)
+    widget.resize(600, 300)
+    widget.show()
+    return widget
+
+
+def test_shows_the_history_it_is_given(curves, history):
+    curves.refresh()
+    shown = curves.shown_data()
+    np.testing.assert_array_equal(shown["raw"][0], history.batch_numbers())
+    np.testing.assert_array_equal(shown["raw"][1], history.losses())
+    np.testing.assert_allclose(shown["smoothed"][1], history.smoothed_losses())
+    np.testing.assert_array_equal(shown["training"][0], [1, 2])
+    np.testing.assert_allclose(shown["training"][1], [80, 90])  # percent
+    np.testing.assert_allclose(shown["validation"][1], [75, 85])
+
+
+def test_items_are_updated_in_place(curves, history):
+    curves.refresh()
+    items = list(curves._loss_plot.listDataItems()) + list(curves._accuracy_plot.listDataItems())
+    history.add_losses(np.full(5, 0.2))
+    curves.refresh()
+    assert list(curves._loss_plot.listDataItems()) + list(curves._accuracy_plot.listDataItems()) == items
+    assert len(curves.shown_data()["raw"][1]) == 85
+
+
+def test_requests_are_throttled_and_the_latest_data_is_shown(qtbot, curves, history):
+    curves.refresh()
+    before = curves.redraws
+    for _ in range(100):  # a fast run asks after every record
+        history.add_losses(np.array([0.3]))
+        curves.request_refresh()
+    # Right after a redraw none is due: one waits for its turn, whatever the number of requests.
+    assert curves.redraws == before
+    assert curves.refresh_pending()
+    qtbot.waitUntil(lambda: not curves.refresh_pending(), timeout=5 * CURVE_REFRESH_MS)
+    assert curves.redraws == before + 1
+    assert len(curves.shown_data()["raw"][1]) == history.batches == 180
+
+
+def test_a_request_long_after_the_last_redraw_draws_at_once(qtbot, curves, history, monkeypatch):
+    monkeypatch.setattr(learning_curves, "CURVE_REFRESH_MS", 0)
+    before = curves.redraws
+    history.add_losses(np.array([0.3]))
+    curves.request_refresh()
+    assert curves.redraws == before + 1 and not curves.refresh_pending()
+
+
+def test_a_diverged_loss_does_not_break_the_drawing(curves, history):
+    history.add_losses(np.array([np.inf, np.nan]))
+    curves.refresh()
+    top = curves._loss_plot.viewRange()[1][1]
+    assert np.isfinite(top) and 1.0 <= top < 1.2  # from the finite losses, the largest 1.0
+
+
+def test_empty_and_replaced_histories(curves):
+    empty = History()
+    curves.set_history(empty)
+    assert curves.source is empty
+    assert all(len(x) == 0 for x, _ in curves.shown_data().values())
+    assert curves.batches() == 0 and curves.epochs() == 0
+
+
+def test_history_conveniences_read_the_core_history(curves, history, tmp_path):
+    assert curves.batches() == 80 and curves.epochs() == 2
+    table = curves.history()
+    np.testing.assert_array_equal(table["loss"], history.losses())
+    assert list(table["epoch"]) == [1, 2]
+    curves.export_csv(tmp_path / "h.csv")
+    assert (tmp_path / "h.csv").read_text(encoding="utf-8") == history.to_csv()
+
+
+def test_export_png(curves, tmp_path):
+    path = tmp_path / "curves.png"
+    curves.export_png(path)
+    image = QImage(str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.width() > 100 and image.height() > 100
