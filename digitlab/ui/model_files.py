@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Slot
 
 from digitlab.core import model_io
+from digitlab.core.history import model_metadata
 from digitlab.core.network import Network
 from digitlab.ui import settings as app_settings
 from digitlab.ui.session import ModelSession
@@ -22,6 +23,9 @@ from digitlab.ui.session import ModelSession
 MODEL_FILTER = "DigitLab models (*.npz);;All files (*)"
 PNG_FILTER = "PNG images (*.png)"
 CSV_FILTER = "CSV files (*.csv)"
+#: The metadata's "made_by" for models saved by the window.
+MADE_BY = "DigitLab window"
+EPOCH_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
 
 def initial_model(path: str | os.PathLike | None = None) -> tuple[Network, dict, Path | None, str]:
@@ -137,19 +141,31 @@ class ModelFiles(QObject):
         return True
 
     def metadata(self, path: Path) -> dict:
-        """What a saved model carries besides its weights."""
+        """What a saved model carries besides its weights (the one schema, as ``digitlab train`` writes)."""
         history = self._panel.curves.history()
-        epochs = [
-            {key: history[key][i].item() for key in ("epoch", "train_loss", "train_accuracy", "val_loss",
-                                                      "val_accuracy")}
+        rows = [
+            {key: history[key][i].item() for key in EPOCH_KEYS}
             for i in range(len(history["epoch"]))
         ]
-        return {
-            "name": path.stem,
-            "data": self._panel.data_name(),
-            "training": self._panel.config_dict(),
-            "history": epochs,
-        }
+        config = self._panel.config_dict()
+        return model_metadata(
+            data=self._panel.data_name(),
+            train_examples=self._train_examples(config),
+            config=config,
+            history_rows=rows,
+            made_by=MADE_BY,
+            name=path.stem,
+            network=self._session.network,
+        )
+
+    def _train_examples(self, config: dict) -> int:
+        """How many examples a run with the panel's settings trains on (0 if the data cannot be read)."""
+        try:
+            split = self._panel.load_data(self._panel.data_name())
+        except (OSError, ValueError):
+            return 0
+        available = len(split.train_labels)
+        return min(int(config.get("train_size") or available), available)
 
     def maybe_save_changes(self) -> bool:
         """Before discarding the model: ask to save it if it is unsaved. False means cancel."""

@@ -300,7 +300,8 @@ def test_save_and_open_round_trip(qtbot, random_window, tmp_path):
     assert window.model_path() == path
     np.testing.assert_array_equal(window.training_panel.model().weights[0], saved[0])
     network, metadata = model_io.load_model(path)
-    assert metadata["name"] == "my-model" and "training" in metadata
+    assert metadata["name"] == "my-model" and metadata["made_by"] == "DigitLab window"
+    assert metadata["architecture"]["sizes"] == list(window.display.sizes)
 
 
 def test_saving_a_trained_model_keeps_its_history(qtbot, window, tmp_path):
@@ -313,8 +314,11 @@ def test_saving_a_trained_model_keeps_its_history(qtbot, window, tmp_path):
     assert window.save_model_to(path)
     network, metadata = model_io.load_model(path)
     np.testing.assert_array_equal(network.weights[0], window.display.weights[0])
+    # The one metadata schema (as `digitlab train` writes it).
     assert [e["epoch"] for e in metadata["history"]] == [1, 2]
-    assert metadata["data"] == "sample"
+    assert metadata["data"] == "sample" and metadata["train_examples"] == 500 and metadata["epochs"] == 2
+    assert metadata["hyperparameters"]["epochs"] == 2
+    assert metadata["val_accuracy"] == metadata["history"][-1]["val_accuracy"]
     assert not window.is_dirty()
 
 
