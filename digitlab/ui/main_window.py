@@ -55,7 +55,7 @@ from digitlab.ui.model_files import ModelFiles, initial_model
 from digitlab.ui.output_chart import OutputChart
 from digitlab.ui.preview import DigitPreview
 from digitlab.ui.session import ModelSession
-from digitlab.ui.training_panel import TrainingPanel
+from digitlab.ui.panels.training_panel import TrainingPanel
 from digitlab.ui.training_worker import GuiBusyFilter
 from digitlab.ui.weights_view import WeightsView
 
