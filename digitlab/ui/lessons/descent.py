@@ -409,12 +409,16 @@ class DescentView(QWidget):
             self.status_label.setText("")
             return
         ball = self.balls[0]
-        where = ", ".join(f"{v:.4g}" for v in ball.position)
-        slope = ", ".join(f"{v:.3g}" for v in ball.gradient)
-        name = "slope" if self.function.dim == 1 else "gradient"
-        text = f"Step {ball.steps_taken} \u00b7 at ({where}) \u00b7 cost {ball.costs[-1]:.4g} \u00b7 {name} {slope}"
-        if not ball.stopped:
-            text += f" \u00b7 next step {np.linalg.norm(ball.next_step()):.3g}"
+        step = ball.next_step()
+        if self.function.dim == 1:
+            parts = [f"x = {ball.position[0]:.4g}", f"cost {ball.costs[-1]:.4g}",
+                     f"slope f\u2032(x) = {ball.gradient[0]:.3g}", f"next step {step[0]:+.3g}"]
+        else:
+            where = ", ".join(f"{v:.4g}" for v in ball.position)
+            slope = ", ".join(f"{v:.3g}" for v in ball.gradient)
+            parts = [f"(x, y) = ({where})", f"cost {ball.costs[-1]:.4g}", f"gradient ({slope})",
+                     f"next step {np.linalg.norm(step):.3g} long"]
+        text = " \u00b7 ".join([f"Step {ball.steps_taken}", *parts[: 4 if not ball.stopped else 3]])
         if len(self.balls) > 1:
             text = f"First ball: {text[0].lower()}{text[1:]}"
         self.status_label.setText(text)
