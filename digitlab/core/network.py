@@ -2,26 +2,42 @@
 
 How it works, for learners
 --------------------------
-A 28x28 image is flattened into 784 numbers between 0 and 1: the input layer.
-Each following layer computes, for every neuron ``j``::
+A 28x28 image is flattened into 784 numbers between 0 and 1: the input layer,
+``a^0``. Each following layer ``l`` computes, for every neuron ``j``::
 
-    z_j = sum_k W[j, k] * a_k + b_j        a_j = f(z_j)
+    z^l_j = sum_k w^l_jk * a^(l-1)_k + b^l_j        (the weighted input)
+    a^l_j = f(z^l_j)                               (the activation)
 
-where ``a_k`` are the previous layer's activations, ``W`` the weights, ``b``
-the biases and ``f`` a squashing function (sigmoid, as in 3Blue1Brown's video,
-or ReLU / tanh). Row ``j`` of the first weight matrix holds 784 numbers, one per
-pixel, so it can be shown as a 28x28 image: what neuron ``j`` "looks for".
+where ``w`` are the weights, ``b`` the biases and ``f`` a squashing function
+(sigmoid, as in 3Blue1Brown's video, or ReLU / tanh). Row ``j`` of the first
+weight matrix holds 784 numbers, one per pixel, so it can be shown as a 28x28
+image: what neuron ``j`` "looks for".
 
-The output layer has 10 neurons, one per digit. With the video's setup they
-use the sigmoid and the cost is the squared error ``1/2 * sum((a - y)**2)``
-against the wanted answer ``y`` (1 for the right digit, 0 elsewhere). The
-alternative is softmax outputs (they sum to 1) with the cross-entropy cost.
+The output layer has one neuron per digit (10; 11 with a "none of these"
+output). With the video's setup they use the sigmoid and the cost is the
+squared error ``C = 1/2 * sum((a^L - y)**2)`` against the wanted answer ``y``
+(1 for the right digit, 0 elsewhere). The alternative is softmax outputs
+(they sum to 1) with the cross-entropy cost ``C = -sum(y * log(a^L))``. The
+output layer's weighted inputs ``z^L`` are the *logits* (:meth:`Network.logits`).
 
 Learning means lowering the cost averaged over many examples. Backpropagation
 computes how the cost changes with every weight and bias (the gradient), from
-the output layer back to the first; gradient descent then takes a small step
-downhill. Everything here works on a whole mini-batch at once: inputs are rows
-of a matrix, so each layer is one matrix product.
+the output layer back to the first, with the four equations of Nielsen's
+chapter 2. Call ``delta^l = dC/dz^l`` the error of layer ``l``; then::
+
+    BP1  delta^L = dC/da^L * f'(z^L)                the output layer's error
+    BP2  delta^l = (w^(l+1)^T delta^(l+1)) * f'(z^l)  passed back one layer
+    BP3  dC/db^l_j  = delta^l_j
+    BP4  dC/dw^l_jk = a^(l-1)_k * delta^l_j
+
+(``*`` multiplies element by element.) Gradient descent then takes a small
+step downhill: ``w -= learning_rate * dC/dw``, and the same for ``b``.
+
+Everything here works on a whole mini-batch at once: inputs are the rows of
+a matrix, so each layer is one matrix product, ``Z = A @ W.T + b``, and BP2
+becomes ``Delta @ W``. :mod:`digitlab.core.textbook` has the same maths
+written plainly, one equation per line; the tests check that both agree. The
+code below is faster because it works in place in preallocated buffers.
 
 Shapes: ``weights[l]`` is ``(sizes[l + 1], sizes[l])`` and ``biases[l]`` is
 ``(sizes[l + 1],)``; a batch of inputs is ``(n, sizes[0])``. All float32.
@@ -35,19 +51,29 @@ import numpy as np
 
 # The limits and names live in architecture.py; parse_layers is re-exported
 # because `digitlab train --layers` imports it from here.
-from digitlab.core.architecture import ACTIVATIONS, COSTS, DEFAULT_SIZES, check_architecture, parse_layers  # noqa: F401
+from digitlab.core.architecture import (  # noqa: F401 (parse_layers: re-exported)
+    ACTIVATIONS,
+    COSTS,
+    DEFAULT_SIZES,
+    check_architecture,
+    parse_layers,
+)
 
 DTYPE = np.float32
 
 
 def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Logistic function, written with tanh so large ``|z|`` cannot overflow.
+    """The logistic function, ``sigmoid(z) = 1 / (1 + e^-z) = (1 + tanh(z / 2)) / 2``.
+
+    Both forms are the same function (multiply the first by ``e^(z/2)`` above
+    and below). The tanh form is used because ``e^-z`` overflows for large
+    negative ``z`` (float32 gives up below -88), while tanh simply tends to -1.
 
     ``out=z`` computes it in place (training does, to save allocations).
     """
     out = np.multiply(z, 0.5, out=out)
     np.tanh(out, out=out)
-    out *= 0.5
+    out *= 0.5  # (1 + t) / 2 as 0.5 * t + 0.5
     out += 0.5
     return out
 
@@ -71,16 +97,19 @@ _FORWARD = {"sigmoid": sigmoid, "relu": _relu, "tanh": _tanh}
 
 
 def _multiply_by_derivative(activation: str, delta: np.ndarray, a: np.ndarray) -> None:
-    """delta *= f'(z), with f'(z) expressed through a = f(z) so no z is stored."""
+    """``delta *= f'(z)`` in place, with f'(z) written through ``a = f(z)`` so no z is kept.
+
+    sigmoid' = a (1 - a), tanh' = 1 - a^2, ReLU' = 1 where a > 0, else 0.
+    """
     if activation == "relu":
         delta *= a > 0
         return
-    square = a * a
+    slope = a * a
     if activation == "sigmoid":
-        np.subtract(a, square, out=square)  # a(1 - a)
+        np.subtract(a, slope, out=slope)  # a - a^2 = a (1 - a)
     else:
-        np.subtract(1, square, out=square)  # 1 - a^2
-    delta *= square
+        np.subtract(1, slope, out=slope)  # 1 - a^2
+    delta *= slope
 
 
 def init_scale(activation: str, fan_in: int) -> float:
@@ -213,6 +242,15 @@ class Network:
         self._velocity = None
 
     # --------------------------------------------------------------- forward
+    def _as_batch(self, x) -> tuple[np.ndarray, bool]:
+        """``x`` as a checked ``(n, inputs)`` batch of the network's dtype, and whether it was one image."""
+        x = np.asarray(x, dtype=self.dtype)
+        single = x.ndim == 1 or (x.shape == (28, 28) and self.sizes[0] == 784)
+        batch = x.reshape(1, -1) if single else x
+        if batch.ndim != 2 or batch.shape[1] != self.sizes[0]:
+            raise ValueError(f"input has shape {x.shape}; the network expects {self.sizes[0]} values per image")
+        return batch, single
+
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         """Every layer's activations for one image or a batch.
 
@@ -227,11 +265,7 @@ class Network:
             ``[input, hidden 1, ..., output]``, each 1-D for one image or 2-D
             for a batch.
         """
-        x = np.asarray(x, dtype=self.dtype)
-        single = x.ndim == 1 or (x.shape == (28, 28) and self.sizes[0] == 784)
-        batch = x.reshape(1, -1) if single else x
-        if batch.ndim != 2 or batch.shape[1] != self.sizes[0]:
-            raise ValueError(f"input has shape {x.shape}; the network expects {self.sizes[0]} values per image")
+        batch, single = self._as_batch(x)
         activations = self._forward_batch(batch)
         if single:
             return [a[0] for a in activations]
@@ -243,8 +277,10 @@ class Network:
         hidden = _FORWARD[self.activation]
         last = len(self.weights) - 1
         for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
-            z = a @ w.T
+            z = a @ w.T  # z^l = w^l a^(l-1) + b^l, one row per example
             z += b
+            # The activation overwrites z: backprop needs only a = f(z) (see
+            # _multiply_by_derivative), and a new array per layer costs time.
             if layer < last:
                 a = hidden(z, out=z)
             else:
@@ -253,8 +289,87 @@ class Network:
         return activations
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The output activations only (10 values per image)."""
+        """The output activations only (one value per output neuron, per image)."""
         return self.forward(x)[-1]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The output layer's weighted inputs ``z^L``, before sigmoid or softmax.
+
+        ``predict(x)`` is ``sigmoid(logits(x))`` or ``softmax(logits(x))``.
+        Logits are not squashed into [0, 1], so they keep growing where the
+        outputs saturate: the quantity to climb when asking what input makes
+        a neuron fire most.
+
+        Parameters
+        ----------
+        x : ndarray
+            One image ``(784,)`` or ``(28, 28)``, or a batch ``(n, 784)``.
+
+        Returns
+        -------
+        ndarray
+            ``(outputs,)`` for one image, ``(n, outputs)`` for a batch.
+        """
+        batch, single = self._as_batch(x)
+        z = self._logits_batch(batch)[0]
+        return z[0] if single else z
+
+    def _logits_batch(self, a: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Logits of a checked batch, and the activations of the input and hidden layers."""
+        activations = [a]
+        hidden = _FORWARD[self.activation]
+        for w, b in zip(self.weights[:-1], self.biases[:-1]):
+            a = hidden(a @ w.T + b)
+            activations.append(a)
+        return a @ self.weights[-1].T + self.biases[-1], activations
+
+    def input_gradient(self, x: np.ndarray, output_index, of: str = "logit") -> np.ndarray:
+        """How one output changes with every input pixel: ``d z^L_i / d x`` (or ``d a^L_i / d x``).
+
+        Backpropagation as in :meth:`gradients`, but carried one layer
+        further, to the input, and started from a single output instead of
+        the cost: ``delta^L`` is 1 for output ``i`` and 0 elsewhere (times
+        the output activation's slope when ``of="output"``), then BP2 runs
+        down to the first layer and ``delta^1 @ w^1`` is the answer.
+
+        Parameters
+        ----------
+        x : ndarray
+            One image ``(784,)`` or ``(28, 28)``, or a batch ``(n, 784)``.
+        output_index : int or array of int
+            The output neuron ``i``; an array gives one per image of a batch.
+        of : {"logit", "output"}
+            The output's weighted input ``z^L_i`` or its activation ``a^L_i``.
+
+        Returns
+        -------
+        ndarray
+            The gradient, shaped like the batch: ``(784,)`` for one image
+            (also for a 28x28 one), ``(n, 784)`` for a batch.
+        """
+        if of not in ("logit", "output"):
+            raise ValueError(f"of must be 'logit' or 'output', got {of!r}")
+        batch, single = self._as_batch(x)
+        outputs = self.sizes[-1]
+        index = np.broadcast_to(np.asarray(output_index), (len(batch),))
+        if index.dtype.kind not in "iu" or np.any((index < 0) | (index >= outputs)):
+            raise ValueError(f"output_index must be whole numbers from 0 to {outputs - 1}, got {output_index!r}")
+        z, activations = self._logits_batch(batch)
+        rows = np.arange(len(batch))
+        delta = np.zeros_like(z)
+        delta[rows, index] = 1  # d z_i / d z
+        if of == "output":
+            if self.cost == "cross_entropy":
+                a = softmax(z)  # d a_i / d z_j = a_i (1[i = j] - a_j)
+                delta = a[rows, index][:, None] * (delta - a)
+            else:
+                a = sigmoid(z)  # d a_i / d z_i = a_i (1 - a_i)
+                delta *= a * (1 - a)
+        for layer in range(len(self.weights) - 1, 0, -1):
+            delta = delta @ self.weights[layer]  # BP2, without the slope yet
+            _multiply_by_derivative(self.activation, delta, activations[layer])
+        gradient = delta @ self.weights[0]
+        return gradient[0] if single else gradient
 
     # ------------------------------------------------------------------ cost
     def cost_value(self, output: np.ndarray, targets: np.ndarray) -> float:
@@ -311,23 +426,25 @@ class Network:
         activations = self._forward_batch(x)
         output = activations[-1]
         n = output.shape[0]
-        error = output - targets
+        delta = output - targets  # dC/da^L for the squared error; see BP1 below
         if self.cost == "cross_entropy":
             # The tiny floor keeps log finite when a softmax output underflows to 0.
             loss = -float(np.vdot(targets, np.log(np.maximum(output, 1e-30)))) / n
-            # The softmax Jacobian cancels: the error at the weighted sums is a - y.
-            delta = error
+            # BP1 with softmax and cross-entropy: the softmax Jacobian cancels
+            # against dC/da^L = -y / a, leaving delta^L = a^L - y.
         else:
-            loss = 0.5 * float(np.vdot(error, error)) / n
-            _multiply_by_derivative("sigmoid", error, output)  # (a - y) * sigmoid'(z)
-            delta = error
+            loss = 0.5 * float(np.vdot(delta, delta)) / n
+            _multiply_by_derivative("sigmoid", delta, output)  # BP1: delta^L = (a^L - y) * sigmoid'(z^L)
         ones = self._ones(n)
         for layer in range(len(self.weights) - 1, -1, -1):
+            # BP4: dC/dw^l = delta^l (a^(l-1))^T, summed over the batch by the product.
             np.matmul(delta.T, activations[layer], out=self._grad_w[layer])
-            # Column sums as a product with ones: np.sum(axis=0) costs several
-            # times more on these small arrays (Python-level wrapper).
+            # BP3: dC/db^l = delta^l, summed over the batch. A product with ones:
+            # np.sum(axis=0) costs several times more on these small arrays.
             np.matmul(ones, delta, out=self._grad_b[layer])
             if layer > 0:
+                # BP2: delta^(l-1) = (w^l)^T delta^l * f'(z^(l-1)); a new array,
+                # as the layer below has another size.
                 delta = delta @ self.weights[layer]
                 _multiply_by_derivative(self.activation, delta, activations[layer])
         return loss

@@ -5,6 +5,8 @@ import pytest
 
 from digitlab.core.network import ACTIVATIONS, COSTS, Network, parse_layers, sigmoid, softmax
 
+ACTIVATION_FUNCTIONS = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0)}
+
 
 def small_network(activation, cost, dtype=np.float64, seed=0):
     net = Network.create((7, 5, 4, 3), activation, cost, rng=np.random.default_rng(seed))
@@ -25,8 +27,18 @@ def test_default_network_is_the_videos():
     assert net.n_parameters == 13_002
     assert (net.activation, net.cost) == ("sigmoid", "mse")
     assert all(w.dtype == np.float32 for w in net.weights + net.biases)
-    # layer-1 neuron j's weights reshape to a 28x28 image
-    assert net.weights[0][3].reshape(28, 28).shape == (28, 28)
+    assert net.weights[0].shape == (16, 784)
+
+
+def test_a_hidden_neurons_weights_are_an_image_of_what_it_looks_for():
+    """Row j of the first weights, reshaped to 28x28, weighs pixel (r, c) of the image (row-major)."""
+    net = Network.create(rng=np.random.default_rng(0))
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[5, 20] = 1.0  # one lit pixel, off the diagonal: a transposed layout would pick another weight
+    j = 3
+    expected = sigmoid(np.array([net.weights[0][j].reshape(28, 28)[5, 20] + net.biases[0][j]]))[0]
+    assert net.forward(image)[1][j] == pytest.approx(expected, rel=1e-6)
+    assert net.weights[0][j].reshape(28, 28)[5, 20] != net.weights[0][j].reshape(28, 28)[20, 5]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -69,6 +81,14 @@ def test_softmax_outputs_sum_to_one_and_sigmoid_is_stable_for_huge_inputs():
     np.testing.assert_allclose(s, [0, 0.5, 1], atol=1e-7)
 
 
+def test_sigmoid_is_the_logistic_function():
+    # sigmoid(z) = 1 / (1 + e^-z) = (1 + tanh(z / 2)) / 2
+    z = np.linspace(-30, 30, 601)
+    np.testing.assert_allclose(sigmoid(z), 1 / (1 + np.exp(-z)), rtol=1e-13, atol=1e-15)
+    z32 = z.astype(np.float32)
+    np.testing.assert_allclose(sigmoid(z32.copy(), out=z32), 1 / (1 + np.exp(-z)), rtol=1e-6, atol=1e-7)
+
+
 def test_train_step_lowers_the_cost_with_momentum_and_weight_decay():
     net = small_network("sigmoid", "mse", dtype=np.float32)
     x, targets = batch(n=20)
@@ -87,6 +107,30 @@ def test_train_step_is_plain_gradient_descent():
     net.train_step(x, targets, 0.1)
     for p, e in zip(net.weights + net.biases, expected):
         np.testing.assert_allclose(p, e, rtol=1e-12)
+
+
+def test_momentum_step_by_hand():
+    """v = m v - lr g; w = w + v: two steps computed by hand from the gradients."""
+    net = small_network("sigmoid", "mse")
+    x, targets = batch()
+    lr, m = 0.5, 0.9
+    start = net.parameters.copy()
+    _, gw, gb = net.gradients(x, targets)
+    g1 = np.concatenate([g.ravel() for g in gw + gb])  # weights first, then biases, as in the buffer
+    v1 = -lr * g1
+    net.train_step(x, targets, lr, momentum=m)
+    np.testing.assert_allclose(net.parameters, start + v1, rtol=1e-12)
+    _, gw, gb = net.gradients(x, targets)  # the gradient at the new weights
+    g2 = np.concatenate([g.ravel() for g in gw + gb])
+    v2 = m * v1 - lr * g2
+    net.train_step(x, targets, lr, momentum=m)
+    np.testing.assert_allclose(net.parameters, start + v1 + v2, rtol=1e-12)
+    net.reset_momentum()  # forgotten: the next step is plain gradient descent again
+    before = net.parameters.copy()
+    _, gw, gb = net.gradients(x, targets)
+    net.train_step(x, targets, lr, momentum=m)
+    np.testing.assert_allclose(net.parameters, before - lr * np.concatenate([g.ravel() for g in gw + gb]),
+                               rtol=1e-12)
 
 
 def test_weight_decay_shrinks_weights_but_not_biases():
@@ -132,6 +176,68 @@ def test_copy_and_set_parameters_are_independent():
 def test_impossible_networks_are_refused_clearly(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Network.create(**kwargs)
+
+
+@pytest.mark.parametrize("cost", COSTS)
+def test_logits_are_the_output_layers_weighted_inputs(cost):
+    net = small_network("relu", cost)
+    x, _ = batch()
+    layers = net.forward(x)
+    z = net.logits(x)
+    np.testing.assert_allclose(z, layers[-2] @ net.weights[-1].T + net.biases[-1], rtol=1e-12)
+    squash = softmax if cost == "cross_entropy" else (lambda v: 1 / (1 + np.exp(-v)))
+    np.testing.assert_allclose(squash(z), net.predict(x), rtol=1e-12)
+    assert net.logits(x[0]).shape == (3,)
+    np.testing.assert_allclose(net.logits(x[0]), z[0], rtol=1e-12)
+    with pytest.raises(ValueError, match="expects 7"):
+        net.logits(np.zeros(5))
+
+
+def test_logits_of_a_28x28_image():
+    net = Network.create(rng=np.random.default_rng(0))
+    image = np.random.default_rng(2).random((28, 28)).astype(np.float32)
+    assert net.logits(image).shape == (10,)
+    np.testing.assert_allclose(net.logits(image), net.logits(image.reshape(1, 784))[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("cost", COSTS)
+@pytest.mark.parametrize("of", ["logit", "output"])
+def test_input_gradient_matches_central_finite_differences(activation, cost, of):
+    net = small_network(activation, cost)
+    if activation == "relu":  # keep away from the kink at 0
+        for b in net.biases:
+            b += 0.05
+    x, _ = batch(n=4)
+    index = np.array([0, 2, 1, 2])  # one output per image of the batch
+
+    def value(inputs):
+        out = net.logits(inputs) if of == "logit" else net.predict(inputs)
+        return out[np.arange(len(inputs)), index]
+
+    analytic = net.input_gradient(x, index, of=of)
+    assert analytic.shape == x.shape
+    eps = 1e-6
+    numeric = np.zeros_like(x)
+    for k in range(x.shape[1]):  # one pixel of every image at a time
+        shift = np.zeros_like(x)
+        shift[:, k] = eps
+        numeric[:, k] = (value(x + shift) - value(x - shift)) / (2 * eps)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(net.input_gradient(x[1], 2, of=of), analytic[1], rtol=1e-12)
+
+
+def test_input_gradient_of_one_logit_is_a_28x28_picture_for_one_image():
+    net = Network.create(rng=np.random.default_rng(0))
+    image = np.random.default_rng(3).random((28, 28)).astype(np.float32)
+    assert net.input_gradient(image, 7).shape == (784,)
+    many = net.input_gradient(np.stack([image.ravel()] * 2), 7)
+    np.testing.assert_allclose(many[1], net.input_gradient(image, 7), rtol=1e-4, atol=1e-8)
+    for bad in (10, -1, 2.5):
+        with pytest.raises(ValueError, match="output_index"):
+            net.input_gradient(image, bad)
+    with pytest.raises(ValueError, match="of must be"):
+        net.input_gradient(image, 1, of="cost")
 
 
 def test_parse_layers():
