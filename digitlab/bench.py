@@ -42,6 +42,7 @@ from digitlab import __version__
 from digitlab.core import datasets, drawing, preprocess
 from digitlab.core.model_io import load_default_model
 from digitlab.core.network import Network
+from digitlab.core.textbook import reference_epoch
 from digitlab.core.training import TrainingConfig, TrainingControl, train
 
 #: Epoch-time targets in seconds, by batch size.
@@ -61,51 +62,6 @@ Row = dict
 def _row(name: str, value, unit: str, target: str | None = None, ok: bool | None = None,
          note: str = "") -> Row:
     return {"name": name, "value": value, "unit": unit, "target": target, "ok": ok, "note": note}
-
-
-# ---------------------------------------------------------------------------
-# The reference loop
-# ---------------------------------------------------------------------------
-
-
-def reference_epoch(
-    x: np.ndarray, labels: np.ndarray, batch_size: int, rng: np.random.Generator,
-    sizes=(784, 16, 16, 10), learning_rate: float = 3.0,
-) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-    """One epoch of the textbook vectorised NumPy loop (sigmoid, MSE).
-
-    No flat buffers, no in-place tricks: what a learner would write after
-    Nielsen's chapter 2, vectorised over the mini-batch, in float32.
-
-    Returns
-    -------
-    seconds : float
-        Duration of the batch loop.
-    weights, biases : list of numpy.ndarray
-        The trained parameters (so a test can check that it really learns).
-    """
-    weights = [(rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(np.float32)
-               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    biases = [np.zeros(n_out, dtype=np.float32) for n_out in sizes[1:]]
-    targets = np.eye(sizes[-1], dtype=np.float32)[labels]
-    order = rng.permutation(len(labels))
-    start = time.perf_counter()
-    for first in range(0, len(labels), batch_size):
-        batch = order[first : first + batch_size]
-        activations = [x[batch]]
-        for w, b in zip(weights, biases):
-            activations.append(1 / (1 + np.exp(-(activations[-1] @ w.T + b))))
-        out = activations[-1]
-        delta = (out - targets[batch]) * out * (1 - out)
-        step = np.float32(learning_rate / len(batch))
-        for layer in range(len(weights) - 1, -1, -1):
-            grad_w, grad_b = delta.T @ activations[layer], delta.sum(axis=0)
-            if layer > 0:
-                a = activations[layer]
-                delta = (delta @ weights[layer]) * a * (1 - a)
-            weights[layer] -= step * grad_w
-            biases[layer] -= step * grad_b
-    return time.perf_counter() - start, weights, biases
 
 
 # ---------------------------------------------------------------------------

@@ -80,15 +80,10 @@ def test_ui_rows_skipped_with_a_note_when_qt_is_missing(monkeypatch):
     assert rows == [] and note.startswith("UI benchmark skipped")
 
 
-def test_reference_epoch_learns():
-    # Comparing with a reference loop that does not really train would be meaningless.
-    split = load_sample()
-    x, labels = to_inputs(split.train_images[:3000]), split.train_labels[:3000]
-    seconds, weights, biases = bench.reference_epoch(x, labels, 10, np.random.default_rng(0))
-    assert seconds > 0
-    trained = Network((784, 16, 16, 10), "sigmoid", "mse", weights, biases)
-    _, accuracy = trained.evaluate(to_inputs(split.val_images), split.val_labels)
-    assert accuracy > 0.6
+def test_the_reference_loop_is_the_textbooks():
+    from digitlab.core import textbook
+
+    assert bench.reference_epoch is textbook.reference_epoch  # tested in tests/core/test_textbook.py
 
 
 def test_our_epoch_times_the_batch_loop():
