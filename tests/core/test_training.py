@@ -158,3 +158,57 @@ def test_an_empty_validation_set_gives_nan_validation_figures(sample):
     data = DataSplit(sample.train_images, sample.train_labels, sample.val_images[:0], sample.val_labels[:0])
     stats = [r.epoch_stats for r in run(new_net(), data, epochs=1, train_size=200) if r.kind == "epoch"][0]
     assert np.isnan(stats.val_accuracy) and stats.train_accuracy > 0
+
+
+class TickingClock:
+    """A clock that moves on by ``tick`` seconds each time it is read: training time made exact."""
+
+    def __init__(self, tick):
+        self.tick = tick
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += self.tick
+        return self.now
+
+
+def test_batch_records_come_about_30_times_a_second_however_fast_training_runs(sample):
+    clock = TickingClock(tick=1e-3)  # read about once per batch: ~1,000 batches a "second"
+    records = list(train(new_net(), sample, TrainingConfig(epochs=2, train_size=3000), clock=clock))
+    batch_times = [r.elapsed for r in records if r.kind == "batch"]
+    gaps = np.diff(batch_times)
+    assert len(batch_times) > 10
+    assert gaps.min() >= 1 / 30 - 1e-9  # never more often than 30 a second
+    # ... and not much less often either, outside the epoch ends (which evaluate and reset nothing)
+    assert np.median(gaps) < 1 / 30 + 0.003
+    every_batch = list(train(new_net(), sample, TrainingConfig(epochs=1, train_size=100), min_interval=0,
+                             clock=TickingClock(1e-4)))
+    assert sum(r.kind == "batch" for r in every_batch) == 10  # min_interval=0: one record per batch
+    assert sum(len(r.batch_losses) for r in records) == 600  # the throttle drops no loss
+
+
+def test_a_loss_that_becomes_nan_stops_the_run_and_restores_good_weights(sample):
+    images = sample.train_images[:500] / np.float32(255)
+    images[137, 14, 14] = np.nan  # one damaged pixel in a float data set
+    data = DataSplit(images, sample.train_labels[:500], sample.val_images[:10], sample.val_labels[:10])
+    net = new_net()
+    records = list(train(net, data, TrainingConfig(epochs=1), min_interval=float("inf")))
+    last = records[-1]
+    assert last.kind == "diverged"
+    assert "the loss became nan" in last.message and "batch " in last.message
+    assert last.batch >= 2 and np.isnan(last.batch_losses[-1])  # noticed at the batch holding the pixel
+    assert np.isfinite(net.parameters).all()
+    good = records[-2]  # the record before: its weights are the last good ones
+    np.testing.assert_array_equal(net.parameters, np.concatenate([np.ravel(a) for a in good.weights + good.biases]))
+
+
+def test_augmentation_trains_on_new_variations_each_epoch(sample):
+    small = DataSplit(sample.train_images[:1000], sample.train_labels[:1000], sample.val_images[:200],
+                      sample.val_labels[:200])
+    plain, augmented, again = new_net(), new_net(), new_net()
+    run(plain, small, epochs=2, seed=4)
+    stats = [r.epoch_stats for r in run(augmented, small, epochs=2, seed=4, augment=True) if r.kind == "epoch"]
+    run(again, small, epochs=2, seed=4, augment=True)
+    assert not np.array_equal(plain.parameters, augmented.parameters)  # it really saw other images
+    np.testing.assert_array_equal(augmented.parameters, again.parameters)  # seeded: repeatable
+    assert stats[-1].val_accuracy > 0.2  # well above chance (0.1): still digits, shifted, rotated, scaled
