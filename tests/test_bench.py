@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 import time
@@ -20,16 +22,11 @@ ROW_KEYS = {"name", "value", "unit", "target", "ok", "note"}
 @pytest.fixture(scope="module")
 def quick_results():
     """One ``digitlab bench --quick --json`` run, shared by the structure tests."""
-    capture = pytest.MonkeyPatch()
-    lines = []
-    capture.setattr(cli, "_json_line", lambda obj: lines.append(json.dumps(obj)))
-    try:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
         status = cli.main(["bench", "--quick", "--json"])
-    finally:
-        capture.undo()
     assert status == 0
-    (line,) = lines
-    return json.loads(line)  # really JSON: it went through json.dumps
+    return json.loads(out.getvalue().splitlines()[-1])  # the JSON object is stdout's last line
 
 
 def test_bench_json_structure(quick_results):
