@@ -440,14 +440,15 @@ def figure(result: Result) -> Figure:
                  color="#d55e00", points=True)
     if function.dim == 1:
         xs, costs = function.grid(401)
-        ball = Panel(function.formula, xlabel="x", ylabel="cost f(x)", lines=[Line("f(x)", xs, costs, "#000000"), trail])
+        ball = Panel(function.formula, xlabel="x", ylabel="cost f(x)", lines=[Line("f(x)", xs, costs, "#000000"), trail],
+                     legend=False, notes=["orange: the ball's trail, one dot per step"])
     else:
         xs, ys, costs = function.grid(201)
         (xlo, xhi), (ylo, yhi) = function.domain
         # Square root of the height: the floor, where the ball ends, is a small part of the range.
         shade = Image(np.sqrt(costs - costs.min()), extent=(xlo, xhi, ylo, yhi), origin="lower")
         ball = Panel(function.formula, xlabel="x", ylabel="y", lines=[trail], image=shade, equal_aspect=True,
-                     notes=["dark is low (colour: square root of the height above the lowest point)"])
+                     legend=False, notes=["orange: the ball's trail; dark is low (square root of the height)"])
     steps = np.arange(len(result.costs))
     cost = Panel("Cost after each step", xlabel="step", ylabel="cost", lines=[Line("cost", steps, result.costs)],
                  legend=False)
@@ -458,11 +459,11 @@ def figure(result: Result) -> Figure:
 def add_arguments(parser) -> None:
     """The options of ``digitlab lesson descent``."""
     parser.add_argument("--function", choices=CLI_FUNCTIONS, default="bowl", help="the cost to roll down (default: bowl)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the function's own)")
-    parser.add_argument("--start", type=float, nargs="+", metavar="X", default=None,
+    parser.add_argument("--lr", type=float, default=None, metavar="X", help="learning rate (default: the function's own)")
+    parser.add_argument("--start", type=float, nargs="+", metavar=("X", "Y"), default=None,
                         help="where the ball starts: X, or X Y for valley and bumps2d (default: the function's own)")
-    parser.add_argument("--steps", type=int, default=Config.steps, help=f"most steps to take (default: {Config.steps})")
-    parser.add_argument("--momentum", type=float, default=0.0, help="momentum m in [0, 1) (default: 0, none)")
+    parser.add_argument("--steps", type=int, default=Config.steps, metavar="N", help=f"most steps to take (default: {Config.steps})")
+    parser.add_argument("--momentum", type=float, default=0.0, metavar="M", help="momentum m in [0, 1) (default: 0, none)")
 
 
 def config_from_args(args, network=None) -> Config:
