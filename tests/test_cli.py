@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 from digitlab import __version__, cli
+from digitlab.cli import common as cli_common
+from digitlab.cli import train as cli_train
 from digitlab.core import download
 from digitlab.core.datasets import load_sample, write_idx
 from digitlab.core.download import RemoteFile
@@ -380,13 +382,13 @@ def test_train_refuses_a_missing_output_folder_before_training(capsys, tmp_path)
 
 def test_train_ctrl_c_saves_nothing(capsys, tmp_path, monkeypatch):
     out_path = tmp_path / "m.npz"
-    original = cli._report_epoch
+    original = cli_train._report_epoch
 
     def press_ctrl_c_after_first_epoch(stats, epochs, as_json):
         original(stats, epochs, as_json)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_report_epoch", press_ctrl_c_after_first_epoch)
+    monkeypatch.setattr(cli_train, "_report_epoch", press_ctrl_c_after_first_epoch)
     status, out, err = run(capsys, "train", "--train-size", "200", "--epochs", "3", "--out", str(out_path))
     assert status == 130
     assert "epoch 1/3" in out and "epoch 2/3" not in out
@@ -424,8 +426,8 @@ def test_train_on_a_folder(capsys, tmp_path):
 
 
 def test_train_progress_line_on_a_terminal(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_is_terminal", lambda stream: True)
-    monkeypatch.setattr(cli, "_PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(cli_common, "is_terminal", lambda stream: True)
+    monkeypatch.setattr(cli_common, "PROGRESS_INTERVAL", 0.0)
     status, out, err = run(capsys, "train", "--train-size", "300", "--epochs", "1")
     assert status == 0
     assert "\repoch 1/1  batch " in err and " loss " in err

@@ -254,8 +254,13 @@ class Panel:
             xs += line.x[keep].tolist()
             ys += line.y[keep].tolist()
         xs += [v.x for v in self.vlines]
-        return (_span(xs, self.xlim, pad=not self.histograms and self.image is None),
-                _span(ys, self.ylim, pad=self.image is None))
+        xspan = _span(xs, self.xlim, pad=not self.histograms and self.image is None)
+        yspan = _span(ys, self.ylim, pad=self.image is None)
+        if self.ylim is None and (self.bars or self.histograms) and min(ys, default=0.0) >= 0:
+            # Counts and heights stand on 0: no margin below it, some headroom above.
+            top = max(ys, default=0.0)
+            yspan = (0.0, 1.08 * top if top > 0 else 1.0)
+        return xspan, yspan
 
 
 def _span(values: list[float], fixed, pad: bool) -> tuple[float, float]:
