@@ -235,3 +235,22 @@ def test_figure_shows_the_trail_on_the_curve_or_the_heat_map():
     assert surface.image is not None and surface.image.extent == (-3.0, 3.0, -3.0, 3.0)
     assert surface.image.origin == "lower" and surface.equal_aspect
     np.testing.assert_array_equal(surface.lines[0].y, two.positions[:, 1])
+
+
+def test_the_command_prints_the_json_on_its_last_line(capsys):
+    from digitlab.cli import main
+
+    status = main(["lesson", "descent", "--json", "--function", "bumpy", "--lr", "0.05", "--start", "3.5"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert status == 0
+    data = json.loads(out[-1])
+    assert data["function"] == "bumpy" and data["start"] == [3.5] and data["converged"]
+    assert data["final"][0] == pytest.approx(1.94295, abs=1e-3)  # the right-hand valley, not the lowest
+
+
+def test_the_command_reports_a_bad_start_in_one_line(capsys):
+    from digitlab.cli import main
+
+    assert main(["lesson", "descent", "--function", "valley", "--start", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "takes 2 start value" in err[0]

@@ -49,8 +49,8 @@ HINTS = {
     "bumpy": "Try this: Drop 5 random balls: they settle in different valleys, not all in the lowest one. "
     "Then tick Momentum and Reset.",
     "bowl2d": "Try this: click anywhere. On a round bowl, minus the gradient points straight at the bottom.",
-    "valley": "Try this: raise the rate to about 0.17 and watch the ball zigzag across the valley; "
-    "then tick Momentum.",
+    "valley": "Try this: raise the rate to 0.158: the ball zigzags across the valley and creeps along its "
+    "floor. One notch more (0.168) and it flies off. Then tick Momentum.",
     "bumps2d": "Try this: Drop 5 random balls and see them end in different minima.",
 }
 EXPLANATION = (
