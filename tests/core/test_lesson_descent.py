@@ -104,6 +104,12 @@ def test_bumpy_from_the_right_hand_valley_ends_in_a_local_minimum():
     assert "local minimum" in result.summary()
 
 
+def test_momentum_carries_the_ball_over_the_hill_into_the_lowest_valley():
+    plain = descent.run(descent.Config(function="bumpy", steps=2000), RNG)
+    rolling = descent.run(descent.Config(function="bumpy", steps=2000, momentum=0.9), RNG)
+    assert plain.minimum == 2 and rolling.converged and rolling.minimum == 0
+
+
 def test_momentum_follows_the_formula_by_hand():
     result = descent.run(descent.Config(function="bowl", lr=0.1, start=(2.5,), steps=3, momentum=0.5), RNG)
     # v <- 0.5 v - 0.1 * 2x;  x <- x + v, from x = 2.5, v = 0

@@ -47,10 +47,10 @@ OUTCOME_WORDS = {
 HINTS = {
     "bowl": "Try this: set the rate to 1 and Run: the ball jumps from x to -x forever. Just above 1 it flies off.",
     "bumpy": "Try this: Drop 5 random balls: they settle in different valleys, not all in the lowest one. "
-    "Then tick Momentum and Reset.",
+    "Then Reset, tick Momentum and Run: the ball rolls over the hill into the lowest valley.",
     "bowl2d": "Try this: click anywhere. On a round bowl, minus the gradient points straight at the bottom.",
     "valley": "Try this: raise the rate to 0.158: the ball zigzags across the valley and creeps along its "
-    "floor. One notch more (0.168) and it flies off. Then tick Momentum.",
+    "floor; one notch more (0.168) and it flies off. At 0.02 it crawls: tick Momentum and it gathers speed.",
     "bumps2d": "Try this: Drop 5 random balls and see them end in different minima.",
 }
 EXPLANATION = (
