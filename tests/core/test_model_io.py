@@ -138,7 +138,8 @@ def test_save_refuses_unsaveable_networks(tmp_path):
 
 def test_check_sizes():
     check_sizes((784, 16, 16, 10))
-    for bad in [(784,), (784, 9), (783, 10), (784, 5000, 10), (784,) + (5,) * 9 + (10,)]:
+    check_sizes((784, 16, 11))  # the "none of these" output
+    for bad in [(784,), (784, 9), (784, 12), (783, 10), (784, 5000, 10), (784,) + (5,) * 9 + (10,)]:
         with pytest.raises(ValueError):
             check_sizes(bad)
 
