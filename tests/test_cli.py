@@ -313,6 +313,56 @@ def test_evaluate_official_test_set(capsys, official_test_dir):
     assert result["accuracy"] >= 0.92
 
 
+def _check_mistakes(mistakes, images, labels, first_index=0):
+    """Each mistake is a real wrong answer of the shipped model at its index in the file."""
+    network, _ = load_default_model()
+    outputs = network.predict(images.reshape(len(images), -1) / np.float32(255))
+    wrong = outputs.argmax(axis=1) != labels
+    for m in mistakes:
+        assert set(m) == {"index", "label", "predicted", "confidence"}
+        row = m["index"] - first_index
+        assert wrong[row] and m["label"] == labels[row] and m["predicted"] == outputs[row].argmax()
+        assert m["confidence"] == pytest.approx(float(outputs[row].max()), rel=1e-6)
+    confidences = [m["confidence"] for m in mistakes]
+    assert confidences == sorted(confidences, reverse=True)
+    # Nothing left out was more confidently wrong than the last one listed.
+    assert np.sum(outputs.max(axis=1)[wrong] > confidences[-1]) <= len(mistakes) - 1
+
+
+def test_evaluate_mistakes_index_the_idx_file(capsys, tmp_path):
+    split = load_sample()
+    images, labels = split.val_images[:400], split.val_labels[:400]
+    folder = _write_mnist_dir(tmp_path / "t", "t10k", images, labels, gz=False)
+    status, out, err = run(capsys, "evaluate", "--data", str(folder), "--json", "--mistakes", "4")
+    assert status == 0, err
+    (result,) = json_lines(out)
+    assert len(result["mistakes"]) == 4
+    _check_mistakes(result["mistakes"], images, labels)
+
+
+def test_evaluate_mistakes_on_the_sample_count_from_the_start_of_its_file(capsys):
+    status, out, err = run(capsys, "evaluate", "--json", "--mistakes", "3")
+    assert status == 0, err
+    (result,) = json_lines(out)
+    split = load_sample()
+    assert all(9000 <= m["index"] < 10_000 for m in result["mistakes"])
+    file_images = np.concatenate([split.train_images, split.val_images])
+    file_labels = np.concatenate([split.train_labels, split.val_labels])
+    _check_mistakes(result["mistakes"], file_images[9000:], file_labels[9000:], first_index=9000)
+    assert "mistakes" not in json_lines(run(capsys, "evaluate", "--json")[1])[0]
+
+
+def test_evaluate_mistakes_as_text(capsys):
+    status, out, err = run(capsys, "evaluate", "--mistakes", "2")
+    assert status == 0, err
+    table = out.split("most confidently wrong")[1].strip().splitlines()
+    assert table[0].startswith("(2 of ") and table[0].endswith(" mistakes)")
+    assert table[1].split() == ["index", "true", "answer", "output"]
+    assert len(table) == 4  # two rows
+    index, label, answer, output = table[2].split()
+    assert 9000 <= int(index) < 10_000 and label != answer and 0 < float(output) <= 1
+
+
 @pytest.mark.parametrize("data, fragment", [("mnist", "digitlab download"), ("{tmp}/empty", "no MNIST files"),
                                             ("{tmp}/nowhere", "no such folder")])
 def test_evaluate_bad_data(capsys, tmp_path, data, fragment):
