@@ -28,6 +28,7 @@ __all__ = [
     "EMA_BETA",
     "CSV_COLUMNS",
     "EPOCH_KEYS",
+    "HISTORY_ROW_KEYS",
     "History",
     "smooth",
     "model_metadata",
@@ -43,6 +44,8 @@ CSV_COLUMNS = (
 #: The statistics of one epoch, as :meth:`History.add_epoch` takes them.
 EPOCH_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
 _EPOCH_VALUES = EPOCH_KEYS[1:]
+#: The keys of each row of a saved model's "history" (None where unknown).
+HISTORY_ROW_KEYS = ("epoch", "batch", "seconds", *_EPOCH_VALUES)
 
 
 def _ema(values, beta: float, ema: float = 0.0, count: int = 0) -> tuple[np.ndarray, float, int]:
@@ -261,7 +264,8 @@ def model_metadata(
     config : TrainingConfig or mapping
         The run's hyperparameters; the TrainingConfig fields are kept.
     history_rows : sequence of mapping
-        One row per epoch (``EpochStats.as_dict()`` or :meth:`History.epoch_rows`).
+        One row per epoch (``EpochStats.as_dict()`` or :meth:`History.epoch_rows`);
+        each is saved with the keys of :data:`HISTORY_ROW_KEYS`, None where missing.
     made_by : str
         ``"digitlab train"`` or ``"DigitLab window"``, say.
     name : str, optional
@@ -278,7 +282,9 @@ def model_metadata(
         last epoch; None without one), hyperparameters, architecture,
         history and made_by.
     """
-    rows = [{key: _finite_or_none(value) for key, value in dict(row).items()} for row in history_rows]
+    # Every row gets the same keys, whoever made it: the window knows the
+    # batch an epoch ended at, the command line how long it took.
+    rows = [{key: _finite_or_none(dict(row).get(key)) for key in HISTORY_ROW_KEYS} for row in history_rows]
     final = rows[-1] if rows else {}
     architecture = None
     if network is not None:

@@ -156,7 +156,11 @@ def test_model_metadata_is_one_json_safe_schema_loadable_through_model_io(tmp_pa
     window = model_metadata(data="mnist", train_examples=60000, config={**vars(config), "hidden": "16"},
                             history_rows=[stats(1, val_loss=NAN)], made_by="digitlab train")
     assert cli == window and set(cli) == set(meta)
-    assert cli["history"][0]["val_loss"] is None and cli["name"] is None and cli["architecture"] is None
+    assert cli["history"] == [{"epoch": 1, "batch": None, "seconds": 1.5, "train_loss": 0.25, "train_accuracy": 0.5,
+                               "val_loss": None, "val_accuracy": 0.25}]
+    assert meta["history"][1] == {"epoch": 2, "batch": 2, "seconds": None, "train_loss": 0.25,
+                                  "train_accuracy": 0.5, "val_loss": None, "val_accuracy": None}
+    assert cli["name"] is None and cli["architecture"] is None
 
     path = tmp_path / "m.npz"
     model_io.save_model(path, net, meta)
