@@ -74,8 +74,12 @@ if [[ ${DIGITLAB_SKIP_TARBALL:-0} != 1 ]]; then
     install -m 0644 resources/icons/digitlab-256.png "$extras/$top/digitlab.png"
     glibc=$(find "$bundle" -type f -name '*.so*' -print0 | xargs -0 objdump -T 2>/dev/null |
         grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -u -V | tail -n 1)
+    # The system libraries from the one list (qt-system-libraries.txt), wrapped.
+    libraries=$("$here/list-system-libraries.sh" | tr '\n' ' ' | fmt -w 74 | sed 's/^/  /')
     sed -e "s/@VERSION@/$version/" -e "s/@MACHINE@/$(uname -m)/" -e "s/@GLIBC@/$glibc/" \
-        "$here/tarball-README.txt" >"$extras/$top/README.txt"
+        "$here/tarball-README.txt" |
+        awk -v libraries="$libraries" '$0 == "@SYSTEM_LIBRARIES@" { print libraries; next } { print }' \
+            >"$extras/$top/README.txt"
     # Rename the top folder on the fly (no 150 MB copy); the trailing "S"
     # leaves symlink targets alone. gzip -6: the speed/size sweet spot here.
     tar --owner=0 --group=0 --numeric-owner -cf - \

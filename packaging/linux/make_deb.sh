@@ -5,10 +5,11 @@
 #
 # Installs the folder as /opt/digitlab, links /usr/bin/digitlab to its
 # launcher, adds the .desktop entry and the hicolor icons, and declares the
-# system libraries the bundle leaves to the system (Qt's xcb platform, fonts,
-# GLib, D-Bus, OpenSSL, the C++ runtime; see pyinstaller/trim.py). Prints the
-# .deb's path. Needs dpkg-deb (>= 1.19 for --root-owner-group: no fakeroot)
-# and binutils' objdump (to read the glibc version the bundle needs).
+# system libraries the bundle leaves to the system (qt-system-libraries.txt:
+# Qt's xcb platform, fonts, GLib, D-Bus, OpenSSL, the C++ runtime; see
+# pyinstaller/trim.py). Prints the .deb's path. Needs dpkg-deb (>= 1.19 for
+# --root-owner-group: no fakeroot) and binutils' objdump (to read the glibc
+# version the bundle needs).
 set -euo pipefail
 
 if [[ $# -ne 3 ]]; then
@@ -46,39 +47,19 @@ libc_floor=$(glibc_floor || true)
 libc_dep="libc6"
 [[ -n $libc_floor ]] && libc_dep="libc6 (>= $libc_floor)"
 
-# What the bundle takes from the system. The "| ...t64" alternatives are the
-# names after Debian 13 / Ubuntu 24.04's 64-bit time_t transition.
-depends=(
-    "$libc_dep"
-    "libstdc++6 (>= 12)"
-    "libgcc-s1"
-    "libglib2.0-0 | libglib2.0-0t64"
-    "libdbus-1-3"
-    "libssl3 | libssl3t64"
-    "libfontconfig1"
-    "libfreetype6"
-    "libegl1"
-    "libgl1"
-    "libx11-6"
-    "libx11-xcb1"
-    "libxcb1"
-    "libxcb-cursor0"
-    "libxcb-glx0"
-    "libxcb-icccm4"
-    "libxcb-image0"
-    "libxcb-keysyms1"
-    "libxcb-randr0"
-    "libxcb-render0"
-    "libxcb-render-util0"
-    "libxcb-shape0"
-    "libxcb-shm0"
-    "libxcb-sync1"
-    "libxcb-util1"
-    "libxcb-xfixes0"
-    "libxcb-xkb1"
-    "libxkbcommon0"
-    "libxkbcommon-x11-0"
-)
+# What the bundle takes from the system: glibc, then the one list of Qt's
+# system libraries (with its "| ...t64" alternatives and version floors).
+depends=("$libc_dep")
+while IFS= read -r entry; do
+    entry=$(sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' <<<"$entry")
+    if [[ -n $entry ]]; then
+        depends+=("$entry")
+    fi
+done < <(sed -e 's/#.*//' "$here/qt-system-libraries.txt")
+if [[ ${#depends[@]} -lt 2 ]]; then
+    echo "make_deb.sh: $here/qt-system-libraries.txt lists no libraries" >&2
+    exit 1
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
