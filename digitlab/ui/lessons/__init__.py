@@ -54,6 +54,8 @@ def _view_of(name: str) -> Callable[[ModelSession], QWidget]:
 
 LESSONS: tuple[LessonView, ...] = (
     LessonView("noise", "Noise test", _view_of("noise"), open_at_start=True),
+    LessonView("descent", "Gradient descent", _view_of("descent")),
+    LessonView("dream", "Dream a digit", _view_of("dream")),
 )
 
 
