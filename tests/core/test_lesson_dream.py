@@ -200,3 +200,38 @@ def test_shipped_model_is_sure_of_dreams_that_do_not_look_like_digits():
     blank = lesson.run(lesson.DreamConfig(start="blank"), np.random.default_rng(0)).to_json()["dreams"]
     assert min(d["confidence"] for d in blank) >= 0.95
     assert np.mean([d["similarity_to_mean"] for d in blank]) > np.mean([d["similarity_to_mean"] for d in dreams]) + 0.2
+
+
+def test_the_command_prints_the_json_on_its_last_line(tmp_path):
+    """``digitlab lesson dream --json`` as a real child process, with --model, --digit, --start, --prior, --seed."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from digitlab.core.model_io import save_model
+
+    root = Path(__file__).resolve().parents[2]
+    model = tmp_path / "tiny.npz"
+    network = tiny_network()
+    save_model(model, Network(network.sizes, network.activation, network.cost, network.weights, network.biases))
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+    def dream(*args):
+        done = subprocess.run([sys.executable, "-m", "digitlab", "lesson", "dream", "--json", *args], cwd=root,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    data = dream("--model", str(model), "--digit", "2", "--start", "blank", "--prior", "smooth", "--seed", "3")
+    assert set(data) == {"lesson", "start", "prior", "dreams"}
+    assert (data["lesson"], data["start"], data["prior"]) == ("dream", "blank", "smooth")
+    assert [d["digit"] for d in data["dreams"]] == [2]
+    assert set(data["dreams"][0]) == {"digit", "confidence", "similarity_to_mean", "steps"}
+    every = dream("--model", str(model), "--seed", "3")
+    assert (every["start"], every["prior"]) == ("noise", "none")
+    assert [d["digit"] for d in every["dreams"]] == list(range(10))
+    assert every == dream("--model", str(model), "--seed", "3")  # one seed, one result
+    bad = subprocess.run([sys.executable, "-m", "digitlab", "lesson", "dream", "--digit", "12"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
