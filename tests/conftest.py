@@ -1,4 +1,4 @@
-"""Test-wide setup: headless Qt and paths to the shared MNIST test set."""
+"""Test-wide setup: headless Qt, the shared MNIST test set, a local MNIST mirror."""
 
 import os
 from pathlib import Path
@@ -21,6 +21,39 @@ def official_test_dir():
     if not (OFFICIAL_TEST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip("official MNIST test set not found at ../shared/data")
     return OFFICIAL_TEST_DIR
+
+
+@pytest.fixture
+def mnist_server(monkeypatch):
+    """``mnist_server(files, delay=0.0)`` -> a started tests.mnist_server.MnistServer.
+
+    Local servers are reached directly even where a proxy is configured;
+    every server is closed after the test.
+    """
+    from tests.mnist_server import MnistServer
+
+    for variable in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(variable, "127.0.0.1,localhost")
+    started = []
+
+    def make(files, **options):
+        server = MnistServer(files, **options)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def fake_mnist_files(tmp_path_factory):
+    """Four small valid MNIST files of random digits (120 training, 20 test): (contents, table)."""
+    import numpy as np
+
+    from tests.mnist_server import random_mnist_files
+
+    return random_mnist_files(np.random.default_rng(7), tmp_path_factory.mktemp("fake-mnist"))
 
 
 @pytest.fixture

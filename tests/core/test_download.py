@@ -1,16 +1,13 @@
 """The MNIST downloader against real local HTTP servers that misbehave on purpose."""
 
 import hashlib
-import re
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 
-import numpy as np
 import pytest
 
 from digitlab.core import datasets, download
-from digitlab.core.datasets import write_idx
 from digitlab.core.download import (
     FILES,
     MIRRORS,
@@ -23,123 +20,19 @@ from digitlab.core.download import (
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 
 
-# --- a misbehaving mirror ------------------------------------------------------
-
-
-class FakeMirror:
-    """A real HTTP server on 127.0.0.1 serving ``files`` under /mnist/.
-
-    ``mode``: "ok"; "error500"; "corrupt" (same size, wrong bytes);
-    "ignore_range" (always 200 with the whole file); "refuse_range" (416 to
-    any Range request). ``cuts_left`` responses are cut after ``cut_after``
-    body bytes. Every request is logged as (file name, Range header or None).
-    """
-
-    def __init__(self, files):
-        self.files = files
-        self.mode = "ok"
-        self.cuts_left = 0
-        self.cut_after = 0
-        self.requests = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.mirror = self
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/mnist/"
-
-    def requests_for(self, name):
-        return [rng for requested, rng in self.requests if requested == name]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        mirror = self.server.mirror
-        name = self.path.rsplit("/", 1)[-1]
-        range_header = self.headers.get("Range")
-        mirror.requests.append((name, range_header))
-        body = mirror.files.get(name)
-        if mirror.mode == "error500":
-            self.send_error(500)
-            return
-        if body is None:
-            self.send_error(404)
-            return
-        if mirror.mode == "corrupt":
-            body = bytes(b ^ 0x5A for b in body[:100]) + body[100:]
-        start, status = 0, 200
-        if range_header and mirror.mode != "ignore_range":
-            start = int(re.fullmatch(r"bytes=(\d+)-", range_header)[1])
-            if mirror.mode == "refuse_range" or start >= len(body):
-                self.send_error(416)
-                return
-            status = 206
-        payload = body[start:]
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(payload)))
-        if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.end_headers()
-        if mirror.cuts_left > 0:
-            mirror.cuts_left -= 1
-            payload = payload[: mirror.cut_after]
-            self.close_connection = True
-        self.wfile.write(payload)
-
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    """Local servers must be reached directly even where a proxy is configured."""
-    for var in ("no_proxy", "NO_PROXY"):
-        monkeypatch.setenv(var, "127.0.0.1,localhost")
-
-
-@pytest.fixture(scope="module")
-def fake_mnist(tmp_path_factory):
-    """Small but valid gzipped MNIST files and a FILES-like table describing them."""
-    rng = np.random.default_rng(7)
-    folder = tmp_path_factory.mktemp("fake-mnist")
-    contents, table = {}, []
-    # 120 images make a file of two 64 KiB chunks (random pixels do not compress).
-    for stem, count in (("train", 120), ("t10k", 20)):
-        arrays = {
-            f"{stem}-images-idx3-ubyte.gz": rng.integers(0, 256, (count, 28, 28), dtype=np.uint8),
-            f"{stem}-labels-idx1-ubyte.gz": rng.integers(0, 10, count, dtype=np.uint8),
-        }
-        for name, array in arrays.items():
-            write_idx(folder / name, array)
-            data = (folder / name).read_bytes()
-            contents[name] = data
-            table.append(RemoteFile(name, len(data), _md5(data), _sha256(data), count))
-    return contents, tuple(table)
+# --- misbehaving mirrors: tests/mnist_server.py ------------------------------------
 
 
 @pytest.fixture
-def mirrors(fake_mnist):
-    """Factory of fake mirrors serving the fake files; all closed after the test."""
-    started = []
+def fake_mnist(fake_mnist_files):
+    """Small but valid gzipped MNIST files and a FILES-like table describing them."""
+    return fake_mnist_files
 
-    def make():
-        mirror = FakeMirror(fake_mnist[0])
-        started.append(mirror)
-        return mirror
 
-    yield make
-    for mirror in started:
-        mirror.close()
+@pytest.fixture
+def mirrors(fake_mnist, mnist_server):
+    """Factory of local mirrors serving the fake files; all closed after the test."""
+    return lambda: mnist_server(fake_mnist.contents)
 
 
 class ProgressWatcher:
@@ -228,7 +121,7 @@ def test_default_destination_makes_full_mnist_available(tmp_path, monkeypatch, f
 def test_http_500_falls_back_to_second_mirror(tmp_path, fake_mnist, mirrors):
     contents, table = fake_mnist
     broken, good = mirrors(), mirrors()
-    broken.mode = "error500"
+    broken.status = 500
     download_mnist(tmp_path, [broken.url, good.url], table, timeout=5)
     assert_downloaded(tmp_path, contents)
     assert len(broken.requests) == len(good.requests) == len(contents)
@@ -249,7 +142,7 @@ def test_mirror_url_without_trailing_slash(tmp_path, fake_mnist, mirrors):
 def test_corrupt_bytes_are_discarded_and_next_mirror_used(tmp_path, fake_mnist, mirrors):
     contents, table = fake_mnist
     corrupt, good = mirrors(), mirrors()
-    corrupt.mode = "corrupt"
+    corrupt.corrupt = True
     watcher = ProgressWatcher(tmp_path, contents)
     download_mnist(tmp_path, [corrupt.url, good.url], table, progress=watcher, timeout=5)
     assert_downloaded(tmp_path, contents)
@@ -260,7 +153,7 @@ def test_corrupt_bytes_are_discarded_and_next_mirror_used(tmp_path, fake_mnist, 
 def test_all_mirrors_failing_is_one_line_error(tmp_path, fake_mnist, mirrors):
     contents, table = fake_mnist
     broken, corrupt = mirrors(), mirrors()
-    broken.mode, corrupt.mode = "error500", "corrupt"
+    broken.status, corrupt.corrupt = 500, True
     dead = closed_port_url()
     with pytest.raises(DownloadError) as info:
         download_mnist(tmp_path, [broken.url, corrupt.url, dead], table, timeout=5)
@@ -309,7 +202,7 @@ def test_server_ignoring_range_restarts_from_zero(tmp_path, fake_mnist, mirrors)
     contents, table = fake_mnist
     (tmp_path / f"{TRAIN_IMAGES}.part").write_bytes(b"\x00" * 5000)
     mirror = mirrors()
-    mirror.mode = "ignore_range"
+    mirror.ranges = "ignore"
     download_mnist(tmp_path, [mirror.url], table, timeout=5)
     assert_downloaded(tmp_path, contents)
     # The 200 reply overwrote the .part: one request was enough.
@@ -320,7 +213,7 @@ def test_range_refused_with_416_restarts_from_zero(tmp_path, fake_mnist, mirrors
     contents, table = fake_mnist
     (tmp_path / f"{TRAIN_IMAGES}.part").write_bytes(contents[TRAIN_IMAGES][:3000])
     mirror = mirrors()
-    mirror.mode = "refuse_range"
+    mirror.ranges = "refuse"
     download_mnist(tmp_path, [mirror.url], table, timeout=5)
     assert_downloaded(tmp_path, contents)
     assert mirror.requests_for(TRAIN_IMAGES) == ["bytes=3000-", None]
@@ -411,17 +304,13 @@ def test_verified_files_are_checked_as_mnist(tmp_path, fake_mnist, mirrors):
         download_mnist(tmp_path, [mirrors().url], wrong_count, timeout=5)
 
 
-def test_checksummed_file_that_is_not_idx_is_rejected(tmp_path, fake_mnist):
-    contents, table = fake_mnist
+def test_checksummed_file_that_is_not_idx_is_rejected(tmp_path, mnist_server):
     junk = b"\x00\x00\x08\x03 this is not an MNIST file"
-    mirror = FakeMirror({"junk-images.gz": junk})
-    try:
-        spec = RemoteFile("junk-images.gz", len(junk), _md5(junk), None, 1)
-        with pytest.raises(DownloadError, match="not valid MNIST data") as info:
-            download_mnist(tmp_path, [mirror.url], [spec], timeout=5)
-        assert "junk-images.gz" in str(info.value)
-    finally:
-        mirror.close()
+    mirror = mnist_server({"junk-images.gz": junk})
+    spec = RemoteFile("junk-images.gz", len(junk), _md5(junk), None, 1)
+    with pytest.raises(DownloadError, match="not valid MNIST data") as info:
+        download_mnist(tmp_path, [mirror.url], [spec], timeout=5)
+    assert "junk-images.gz" in str(info.value)
 
 
 def test_sha256_is_checked_when_given(tmp_path, fake_mnist, mirrors):
@@ -432,7 +321,7 @@ def test_sha256_is_checked_when_given(tmp_path, fake_mnist, mirrors):
         download_mnist(tmp_path, [mirrors().url], bad, timeout=5)
 
 
-def test_real_table_matches_the_official_test_files(tmp_path, official_test_dir):
+def test_real_table_matches_the_official_test_files(tmp_path, official_test_dir, mnist_server):
     assert [spec.name for spec in FILES] == [
         "train-images-idx3-ubyte.gz",
         "train-labels-idx1-ubyte.gz",
@@ -443,9 +332,30 @@ def test_real_table_matches_the_official_test_files(tmp_path, official_test_dir)
     assert MIRRORS[0] == "https://ossci-datasets.s3.amazonaws.com/mnist/"
     # Serve the real t10k files and let the real table verify and validate them.
     t10k = {spec.name: (official_test_dir / spec.name).read_bytes() for spec in FILES[2:]}
-    mirror = FakeMirror(t10k)
-    try:
-        download_mnist(tmp_path, [mirror.url], FILES[2:], timeout=5)
-    finally:
-        mirror.close()
+    download_mnist(tmp_path, [mnist_server(t10k).url], FILES[2:], timeout=5)
     assert_downloaded(tmp_path, t10k)
+
+
+def test_mirror_slower_than_the_timeout_hands_over_to_the_next(tmp_path, fake_mnist, mirrors):
+    contents, table = fake_mnist
+    slow, good = mirrors(), mirrors()
+    slow.delay = 1.0  # no answer within the 0.3 s timeout
+    download_mnist(tmp_path, [slow.url, good.url], table, timeout=0.3)
+    assert_downloaded(tmp_path, contents)
+    assert good.requests_for(TRAIN_IMAGES) == [None]
+
+
+def test_trickling_mirror_is_slow_but_complete(tmp_path, fake_mnist, mirrors):
+    """The timeout bounds each wait for bytes, not the whole transfer."""
+    contents, table = fake_mnist
+    mirror = mirrors()
+    # ~24 pieces of the training images 0.05 s apart: over a second in all,
+    # never 0.5 s without a byte.
+    mirror.trickle = (4_000, 0.05)
+    watcher = ProgressWatcher(tmp_path, contents)
+    started = time.monotonic()
+    download_mnist(tmp_path, [mirror.url], table, progress=watcher, timeout=0.5)
+    assert time.monotonic() - started > 1.0
+    assert_downloaded(tmp_path, contents)
+    assert mirror.requests_for(TRAIN_IMAGES) == [None]
+    watcher.check_calls(table)
