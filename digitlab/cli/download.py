@@ -49,20 +49,25 @@ def run(args) -> int:
             )
         except BaseException as err:  # handed to the main thread, which reports it
             outcome["error"] = err
+        finally:
+            finished.set()
 
     # The download runs in a worker so Ctrl+C reaches the main thread at once
     # and can cancel it between chunks: the partial file stays resumable.
+    # Waiting on an Event, not Thread.join: in Python 3.11 a Ctrl+C that
+    # interrupts join() marks the thread as stopped while it still runs.
+    finished = threading.Event()
     worker = threading.Thread(target=work, name="digitlab-download", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not finished.wait(0.1):
+            pass
     except KeyboardInterrupt:
         cancel.set()
         progress_line.clear()
         print(f"{PROG}: download cancelled; run `digitlab download` again to resume", file=sys.stderr)
         try:
-            worker.join()
+            finished.wait()
         except KeyboardInterrupt:
             pass  # a second Ctrl+C: leave without waiting for the worker
         return 130

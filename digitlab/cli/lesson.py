@@ -154,16 +154,22 @@ def _run_lesson(module, config, seed: int):
             outcome["result"] = module.run(config, rng, progress=progress, cancel=cancelled.is_set)
         except BaseException as err:  # handed to the main thread, which reports it
             outcome["error"] = err
+        finally:
+            finished.set()
 
+    # Waiting on an Event, not Thread.join: in Python 3.11 a Ctrl+C that
+    # interrupts join() marks the thread as stopped while it still runs, and
+    # the next join() returns at once.
+    finished = threading.Event()
     worker = threading.Thread(target=work, name=f"digitlab-lesson-{module.NAME}", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not finished.wait(0.1):
+            pass
     except KeyboardInterrupt:
         cancelled.set()
         try:
-            worker.join()
+            finished.wait()  # the lesson stops at its next cancel() check
         except KeyboardInterrupt:
             pass  # a second Ctrl+C: leave without waiting for the lesson
         progress_line.clear()

@@ -1,0 +1,224 @@
+"""``digitlab lesson``, run as a real child process, and the lesson registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitlab.core import lessons
+from digitlab.core.lessons import base
+from digitlab.core.model_io import save_model
+from digitlab.core.network import Network
+from digitlab.paths import resource
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOISE_KEYS = {"lesson", "n_noise", "n_digits", "threshold", "noise_confident_share", "digits_confident_share",
+              "noise_top_median", "digits_top_median", "favourite_digit"}
+
+
+def child_env(**changes) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("DIGITLAB_DEBUG", None)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def digitlab(*args: str, env=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "digitlab", *args], cwd=REPO_ROOT, env=env or child_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("digitlab: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# ------------------------------------------------------------------ registry
+
+
+def test_every_registered_lesson_has_the_interface():
+    assert "noise" in lessons.LESSON_MODULES
+    assert lessons.lesson_names() == lessons.LESSON_MODULES
+    for name in lessons.lesson_names():
+        module = lessons.get_lesson(name)
+        assert base.missing_attributes(module) == [], name
+        assert module.NAME == name
+        assert module.CLAIM and "\n" not in module.CLAIM
+        assert isinstance(module.USES_MODEL, bool)
+
+
+def test_unknown_lesson_names_the_lessons():
+    with pytest.raises(ValueError, match="unknown lesson 'nope'; the lessons are: noise"):
+        lessons.get_lesson("nope")
+
+
+def test_json_safe_turns_numpy_and_nan_into_json():
+    value = {"a": np.float32(0.5), "b": np.array([1, 2]), "c": (np.int64(3), float("nan")), "d": [float("inf")]}
+    assert base.json_safe(value) == {"a": 0.5, "b": [1, 2], "c": [3, None], "d": [None]}
+    json.dumps(base.json_safe(value), allow_nan=False)
+    with pytest.raises(TypeError):
+        base.json_safe(object())
+
+
+def test_check_cancel_and_report():
+    base.check_cancel(None)
+    base.check_cancel(lambda: False)
+    with pytest.raises(base.LessonCancelled):
+        base.check_cancel(lambda: True)
+    seen = []
+    base.report(lambda f, m: seen.append((f, m)), 1.5, "x")
+    base.report(None, 0.5)
+    assert seen == [(1.0, "x")]
+
+
+# ----------------------------------------------------------------------- CLI
+
+
+def test_list_prints_each_lesson_with_its_claim():
+    result = digitlab("lesson", "--list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == len(lessons.LESSON_MODULES)
+    for line, name in zip(lines, lessons.LESSON_MODULES):
+        assert line.split()[0] == name
+        assert line.split(None, 1)[1] == lessons.get_lesson(name).CLAIM
+
+
+def test_noise_json_has_exactly_the_issue_keys_on_the_last_line():
+    result = digitlab("lesson", "noise", "--json", "--quick", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(data) == NOISE_KEYS
+    assert data["lesson"] == "noise" and data["threshold"] == 0.5
+    assert data["n_noise"] == 200 and data["n_digits"] == 200
+    assert 0 <= data["noise_confident_share"] <= 1 and data["digits_confident_share"] > 0.8
+    assert set(data["favourite_digit"]) == {"digit", "share"}
+    # The same seed gives the same numbers.
+    again = digitlab("lesson", "noise", "--json", "--quick", "--seed", "3")
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == data
+
+
+def test_noise_text_and_a_given_model(tmp_path):
+    network = Network.create((784, 10), rng=np.random.default_rng(0))
+    network.weights[0][:] = 0
+    network.biases[0][:] = -6
+    network.biases[0][4] = 6
+    path = tmp_path / "fours.npz"
+    save_model(path, network)
+    result = digitlab("--model", str(path), "lesson", "noise", "--samples", "50")
+    assert result.returncode == 0, result.stderr
+    assert "for 100% of them" in result.stdout and "the digit 4, 100%" in result.stdout
+    json_result = digitlab("lesson", "noise", "--samples", "50", "--json", "--model", str(path))
+    assert json.loads(json_result.stdout)["favourite_digit"] == {"digit": 4, "share": 1.0}
+
+
+def test_plot_writes_a_png_without_a_display(tmp_path):
+    """No QT_QPA_PLATFORM and no DISPLAY: plotting picks the offscreen platform itself."""
+    target = tmp_path / "noise.png"
+    env = child_env(QT_QPA_PLATFORM=None, DISPLAY=None, WAYLAND_DISPLAY=None)
+    result = digitlab("lesson", "noise", "--quick", "--json", "--plot", str(target), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    json.loads(result.stdout.strip().splitlines()[-1])  # the JSON stays the last line of stdout
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote the figure to {target}" in result.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name != "noise.png"]  # no temporary file left
+
+
+@pytest.mark.parametrize("args, fragments, status", [
+    (["lesson", "nope"], ["unknown lesson 'nope'", "noise"], 2),
+    (["lesson"], ["name a lesson"], 2),
+    (["lesson", "noise", "--samples", "0"], ["samples"], 2),
+    (["lesson", "noise", "--bogus"], ["unrecognized arguments: --bogus"], 2),
+    (["lesson", "noise", "--plot", "/no/such/folder/f.png"], ["folder does not exist"], 1),
+])
+def test_bad_lesson_arguments_give_one_line_errors(args, fragments, status):
+    result = digitlab(*args)
+    assert result.returncode == status
+    assert result.stdout == ""
+    assert_one_line_error(result, *fragments)
+
+
+def test_bad_model_file_gives_one_line_error(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model at all")
+    result = digitlab("lesson", "noise", "--model", str(bad))
+    assert result.returncode == 1 and result.stdout == ""
+    assert_one_line_error(result, str(bad))
+
+
+@pytest.mark.skipif(resource("bigger_model.npz").is_file(), reason="the bigger model is bundled")
+def test_bigger_model_not_bundled_yet():
+    result = digitlab("lesson", "noise", "--model", "bigger")
+    assert result.returncode == 1
+    assert_one_line_error(result, "no bundled model 'bigger' yet")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal and SIGINT")
+def test_ctrl_c_cancels_a_long_run_cleanly():
+    import pty
+
+    # stderr on a pseudo-terminal: the progress bar shows, and tells that the run is under way.
+    master, slave = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "digitlab", "lesson", "noise", "--samples", "1000000"],
+        cwd=REPO_ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=slave, text=True,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"noise  [" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                seen += os.read(master, 4096)
+        assert b"noise  [" in seen, seen
+        child.send_signal(signal.SIGINT)
+        # The full run takes half a minute; a cancelled one stops at the lesson's next check.
+        status = child.wait(timeout=10)
+        seen += _drain(master)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(master)
+    stdout = child.stdout.read()
+    child.stdout.close()
+    assert status == 130
+    assert stdout == ""
+    text = seen.decode("utf-8", "replace")
+    assert "Traceback" not in text
+    assert text.strip().splitlines()[-1].strip() == "digitlab: lesson noise cancelled"
+
+
+def _drain(fd: int) -> bytes:
+    data = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            return data
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed its end
+            return data
+        if not chunk:
+            return data
+        data += chunk
