@@ -397,9 +397,23 @@ def _draw_image(painter: QPainter, axes: _Axes, image: Image) -> None:
     painter.drawImage(target, qimage)
 
 
+def _upper_left_is_emptier(panel: Panel) -> bool:
+    """Whether less is drawn in the top-left than in the top-right of the plot (for the legend)."""
+    (x0, x1), (y0, y1) = panel.data_limits()
+    middle, high = (x0 + x1) / 2, y0 + 0.6 * (y1 - y0)
+    xs = [np.asarray(line.x) for line in panel.lines] + [np.asarray(h.edges[:-1]) for h in panel.histograms]
+    ys = [np.asarray(line.y) for line in panel.lines] + [np.asarray(h.counts) for h in panel.histograms]
+    left = right = 0
+    for x, y in zip(xs, ys):
+        tall = y > high
+        left += int(np.sum(tall & (x < middle)))
+        right += int(np.sum(tall & (x >= middle)))
+    return left < right
+
+
 def _draw_legend(painter: QPainter, plot: QRectF, panel: Panel) -> None:
     colours = _assign_colours(panel)
-    entries = [(item.label, colours[id(item)], kind)
+    entries = [(item.label, colours[id(item)], "dashed" if getattr(item, "dashed", False) else kind)
                for kind, items in (("fill", panel.histograms), ("fill", panel.bars), ("line", panel.lines))
                for item in items if item.label]
     if not entries:
@@ -410,14 +424,18 @@ def _draw_legend(painter: QPainter, plot: QRectF, panel: Panel) -> None:
     height = 8 + 18 * len(entries)
     # Below the labels of vertical markers, which sit at the top of the plot.
     top = plot.top() + (24 if any(v.label for v in panel.vlines) else 8)
-    box = QRectF(plot.right() - width - 8, top, width, height)
+    left = plot.left() + 8 if _upper_left_is_emptier(panel) else plot.right() - width - 8
+    box = QRectF(left, top, width, height)
     painter.setPen(QPen(QColor("#bbbbbb"), 1))
     painter.setBrush(QBrush(QColor(255, 255, 255, 225)))
     painter.drawRect(box)
     for k, (label, colour, kind) in enumerate(entries):
         y = box.top() + 4 + 18 * k + 9
-        if kind == "line":
-            painter.setPen(QPen(colour, 2.5))
+        if kind in ("line", "dashed"):
+            pen = QPen(colour, 2.5)
+            if kind == "dashed":
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
             painter.drawLine(QPointF(box.left() + 6, y), QPointF(box.left() + 24, y))
         else:
             fill = QColor(colour)
