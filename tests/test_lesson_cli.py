@@ -222,3 +222,92 @@ def _drain(fd: int) -> bytes:
         if not chunk:
             return data
         data += chunk
+
+
+def test_descent_takes_no_model():
+    result = digitlab("--model", "whatever.npz", "lesson", "descent")
+    assert result.returncode == 2
+    assert_one_line_error(result, "uses no model")
+
+
+# ------------------------------------- a new lesson needs no change to the CLI
+
+
+def _fake_lesson_module():
+    """A lesson module made on the spot: counts to ``n``, cancellable, with a quick() run."""
+    import dataclasses
+    import types
+
+    from digitlab.core.lessons.figure import Figure, Line, Panel
+
+    module = types.ModuleType("digitlab.core.lessons.counting")
+
+    @dataclasses.dataclass
+    class Config:
+        n: int = 10
+        network: object = None
+
+        @classmethod
+        def quick(cls):
+            return cls(n=3)
+
+    @dataclasses.dataclass
+    class Result:
+        values: np.ndarray
+        used_model: bool
+
+        def to_json(self):
+            return {"lesson": "counting", "values": self.values, "used_model": self.used_model}
+
+        def summary(self):
+            return f"counted to {len(self.values)}"
+
+    def run(config, rng, progress=None, cancel=None):
+        for k in range(config.n):
+            base.check_cancel(cancel)
+            base.report(progress, (k + 1) / config.n, "counting")
+        return Result(np.arange(config.n), config.network is not None)
+
+    def add_arguments(parser):
+        parser.add_argument("--n", type=int, default=10)
+
+    module.__dict__.update(
+        NAME="counting", CLAIM="Counting is easy.", USES_MODEL=True, Config=Config, Result=Result, run=run,
+        add_arguments=add_arguments, config_from_args=lambda args, network: Config(n=args.n, network=network),
+        figure=lambda result: Figure("counting", [Panel(lines=[Line("n", result.values, result.values)])]),
+    )
+    return module
+
+
+@pytest.fixture
+def counting_lesson(monkeypatch):
+    module = _fake_lesson_module()
+    monkeypatch.setitem(sys.modules, "digitlab.core.lessons.counting", module)
+    monkeypatch.setattr(lessons, "LESSON_MODULES", (*lessons.LESSON_MODULES, "counting"))
+    return module
+
+
+def test_a_registered_lesson_appears_in_the_cli(counting_lesson, capsys):
+    from digitlab import cli
+
+    assert cli.main(["lesson", "--list"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split() == ["counting", "Counting", "is", "easy."]
+    assert cli.main(["lesson", "counting", "--json", "--n", "4"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {
+        "lesson": "counting", "values": [0, 1, 2, 3], "used_model": True}
+    # --quick takes the quick run's n only while the user has not chosen one.
+    assert cli.main(["lesson", "counting", "--json", "--quick"]) == 0
+    assert json.loads(capsys.readouterr().out)["values"] == [0, 1, 2]
+    assert cli.main(["lesson", "counting", "--quick", "--n", "5"]) == 0
+    assert capsys.readouterr().out.strip() == "counted to 5"
+
+
+def test_quick_config_with_a_quick_field():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Config:
+        epochs: int = 10
+        quick: bool = False
+
+    assert base.quick_config(None, Config(epochs=3)) == Config(epochs=3, quick=True)
