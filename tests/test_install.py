@@ -97,3 +97,32 @@ def test_installed_copy_finds_its_resources_from_another_directory(wheel, tmp_pa
     cli_file, reported = version.stdout.splitlines()
     assert Path(cli_file).is_relative_to(target)
     assert reported.split()[-1] == __import__("digitlab").__version__
+
+
+NOISE_KEYS = {"lesson", "n_noise", "n_digits", "threshold", "noise_confident_share", "digits_confident_share",
+              "noise_top_median", "digits_top_median", "favourite_digit"}
+
+
+def test_installed_copy_runs_the_lessons(wheel, tmp_path):
+    """The issue's "done when": `digitlab lesson --list` and `lesson noise --json` from a fresh install."""
+    import json
+
+    from digitlab.core.lessons import lesson_names
+
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    command = "import digitlab.cli as c; sys.argv = ['digitlab', *sys.argv[1:]]; sys.exit(c.main())"
+
+    def digitlab(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", WITHOUT_EDITABLE_HOOK + command, *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120,
+                              env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+
+    listing = digitlab("lesson", "--list")
+    assert listing.returncode == 0, listing.stderr
+    assert [line.split()[0] for line in listing.stdout.splitlines()] == list(lesson_names())
+    noise = digitlab("lesson", "noise", "--json")
+    assert noise.returncode == 0, noise.stderr
+    result = json.loads(noise.stdout.splitlines()[-1])
+    assert set(result) == NOISE_KEYS and result["lesson"] == "noise" and result["threshold"] == 0.5

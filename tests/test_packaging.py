@@ -495,7 +495,7 @@ def test_system_library_list_holds_what_qt_loads():
     assert not any(entry.startswith("libc6") for entry in entries), "make_deb.sh adds glibc with its floor"
 
 
-def test_list_script_prints_plain_first_names(tmp_path):
+def test_list_script_prints_plain_first_names():
     result = subprocess.run([str(LIST_SCRIPT)], capture_output=True, text=True, check=True)
     expected = [entry.split("|")[0].split("(")[0].strip() for entry in project_info.system_libraries()]
     assert result.stdout.splitlines() == expected
