@@ -50,12 +50,6 @@ class Prediction:
         return self.activations[-1]
 
 
-def _logits(network: Network, x: np.ndarray, activations: list[np.ndarray]) -> np.ndarray:
-    if hasattr(network, "logits"):  # TEMP until Network.logits lands
-        return network.logits(x)
-    return network.weights[-1] @ activations[-2] + network.biases[-1]
-
-
 class ModelSession(QObject):
     """The displayed network, its file, its unsaved state and the current input.
 
@@ -186,7 +180,7 @@ class ModelSession(QObject):
         if self._prediction is None:
             x = self._input.reshape(-1)
             activations = self._network.forward(x)
-            self._prediction = Prediction(activations, _logits(self._network, x, activations))
+            self._prediction = Prediction(activations, self._network.logits(x))
         return self._prediction
 
     def predict(self) -> np.ndarray | None:

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QPen
 from PySide6.QtWidgets import (
+    QGraphicsItem,
     QGraphicsRectItem,
+    QGraphicsSimpleTextItem,
     QLabel,
     QSizePolicy,
     QTabBar,
@@ -73,18 +75,19 @@ class _LayerItems:
             self.rects.append(rect)
         self.levels_shown = [-1] * layout.count  # forces the first pen update
         self.pens: list[QPen] = []
-        # The output layer's tiles say which digit they stand for.
-        self.labels: list[pg.TextItem] = []
+        # The output layer's tiles say which digit they stand for. Plain text items
+        # that are children of the outlines (removed with them): pyqtgraph's
+        # TextItems, removed and freed on every new architecture, crashed the
+        # garbage collector in long test runs.
+        self.labels: list[QGraphicsSimpleTextItem] = []
         for index, text in enumerate(labels or ()):
-            label = pg.TextItem(text, anchor=(0, 0))
-            top, left = layout.origin(index)
-            label.setPos(left, top)
-            label.setZValue(20)
-            view_box.addItem(label)
+            label = QGraphicsSimpleTextItem(text, self.rects[index])
+            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)  # screen-sized text
+            label.setPos(self.rects[index].rect().topLeft() + QPointF(1.0, 1.0))
             self.labels.append(label)
 
     def _items(self) -> list:
-        return [self.image, *self.rects, *self.labels]
+        return [self.image, *self.rects]
 
     def set_visible(self, visible: bool) -> None:
         for item in self._items():
@@ -230,7 +233,7 @@ class WeightsView(QWidget):
         """The labels on the output layer's tiles ("0".."9", "none" for an 11th output)."""
         last = self.layer_count()
         items = self._layers.get(last)
-        return [label.toPlainText() for label in items.labels] if items else []
+        return [label.text() for label in items.labels] if items else []
 
     def caption_text(self) -> str:
         return self._caption.text()
@@ -362,7 +365,7 @@ class WeightsView(QWidget):
             items = _LayerItems(self._view_box, MosaicLayout.for_count(sizes[layer], self._side), labels)
             self._make_pens(items)
             for label in items.labels:
-                label.setColor(style.text_color(self.palette()))
+                label.setBrush(style.text_color(self.palette()))
             items.set_visible(False)
             self._layers[layer] = items
         self._current = min(self._current, last)
@@ -483,7 +486,7 @@ class WeightsView(QWidget):
         for items in self._layers.values():
             self._make_pens(items)
             for label in items.labels:
-                label.setColor(text)
+                label.setBrush(text)
         if self._current in self._layers:
             self._update_highlight(self._current)
 

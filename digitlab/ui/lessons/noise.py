@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
-from digitlab.core import datasets
 from digitlab.core.lessons import noise as lesson
 from digitlab.core.preprocess import NOISE_KINDS, noise_image
 from digitlab.ui import style
@@ -72,7 +71,6 @@ class NoiseView(QWidget):
         self._session = session
         # Seeds for the runs, and the single noise images; unseeded, so runs differ between app sessions.
         self._rng = rng if rng is not None else np.random.default_rng()
-        self._digits = None  # (images uint8, labels), loaded on the first comparison
         self._result = None
         self._stale = False  # the network changed after the last comparison
         self._edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
@@ -104,8 +102,7 @@ class NoiseView(QWidget):
             "Which noise to show the network: uniform (every pixel random), gaussian (grey fog),\n"
             "salt and pepper (random white dots on black), or all three mixed."
         )
-        samples = lesson.NoiseConfig.__dataclass_fields__["samples"].default
-        self._samples = samples
+        samples = lesson.DEFAULT_SAMPLES
         self._compare_button = QPushButton(f"Compare {samples:,} noise images with real digits")
         self._compare_button.setToolTip(
             f"Feed {samples:,} noise images and as many real digits (the bundled validation part)\n"
@@ -218,11 +215,12 @@ class NoiseView(QWidget):
     def is_running(self) -> bool:
         return self.runner.is_running()
 
-    def config(self):
-        """The lesson's config for the shown network (a copy: the worker must not share it)."""
-        images, labels = self._real_digits()
-        return lesson.NoiseConfig(network=self._session.network.copy(), kind=self.kind(),
-                                  digits=(images, labels))
+    def config(self) -> lesson.NoiseConfig:
+        """The lesson's config for the shown network (a copy: the worker must not share it).
+
+        The real digits are the lesson's default, the bundled validation part.
+        """
+        return lesson.NoiseConfig(network=self._session.network.copy(), kind=self.kind())
 
     @Slot()
     def compare(self) -> None:
@@ -248,12 +246,6 @@ class NoiseView(QWidget):
         self.runner.shutdown()
 
     # --------------------------------------------------------------- internals
-    def _real_digits(self):
-        if self._digits is None:
-            sample = datasets.load_sample()
-            self._digits = (sample.val_images, sample.val_labels)
-        return self._digits
-
     @Slot()
     def _on_network_changed(self) -> None:
         if self._result is not None and not self._stale:
@@ -295,7 +287,7 @@ class NoiseView(QWidget):
             line.setVisible(bool(values.size))
             if values.size:
                 line.setValue(median)
-        softmax = self._session.network.output_activation == "softmax"
+        softmax = result.output_activation == "softmax"
         what = "top probability" if softmax else "top output"
         self._plot.setLabel("bottom", f"{what} (the winning neuron's value)")
         self._plot.setYRange(0, max(1, max(c.max() for c in self._counts.values())) * 1.1, padding=0)
