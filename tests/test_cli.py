@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import _thread
-import hashlib
 import json
 import os
 import subprocess
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +17,11 @@ from digitlab.cli import common as cli_common
 from digitlab.cli import train as cli_train
 from digitlab.core import download
 from digitlab.core.datasets import load_sample, write_idx
-from digitlab.core.download import RemoteFile
 from digitlab.core.drawing import draw_digit
 from digitlab.core.model_io import load_default_model, load_model, save_model
 from digitlab.core.network import Network
 from digitlab.imageio import write_png
+from tests.mnist_server import random_mnist_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -487,70 +483,13 @@ def test_train_progress_line_on_a_terminal(capsys, monkeypatch):
 # --------------------------------------------------------------------- download
 
 
-class _Mirror(BaseHTTPRequestHandler):
-    """Serves the fake MNIST files; optionally pauses mid-file and presses Ctrl+C."""
-
-    def do_GET(self):
-        server = self.server
-        name = self.path.rsplit("/", 1)[-1]
-        body = server.files.get(name)
-        if body is None:
-            self.send_error(404)
-            return
-        start = 0
-        range_header = self.headers.get("Range")
-        if range_header:
-            start = int(range_header.split("=")[1].rstrip("-"))
-        self.send_response(206 if start else 200)
-        self.send_header("Content-Length", str(len(body) - start))
-        if start:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.end_headers()
-        server.requests.append((name, range_header))
-        payload = body[start:]
-        if server.interrupt_on == name:
-            server.interrupt_on = None
-            self.wfile.write(payload[:70_000])  # one 64 KiB chunk and a bit
-            self.wfile.flush()
-            _thread.interrupt_main()  # the user presses Ctrl+C mid-file
-            time.sleep(0.5)
-            payload = payload[70_000:]
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def mirror(tmp_path, monkeypatch):
-    """A local HTTP mirror of small but valid MNIST files, and FILES describing them."""
-    for variable in ("no_proxy", "NO_PROXY"):
-        monkeypatch.setenv(variable, "127.0.0.1,localhost")
-    rng = np.random.default_rng(3)
-    folder = tmp_path / "served"
-    folder.mkdir()
-    files, table = {}, []
+def mirror(tmp_path, monkeypatch, mnist_server):
+    """A local HTTP mirror (tests/mnist_server.py) of small valid MNIST files; FILES describes them."""
     # 300 random images do not compress: the file spans four 64 KiB chunks.
-    for stem, count in (("train", 300), ("t10k", 20)):
-        for kind, array in (("images-idx3", rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)),
-                            ("labels-idx1", rng.integers(0, 10, count, dtype=np.uint8))):
-            name = f"{stem}-{kind}-ubyte.gz"
-            write_idx(folder / name, array)
-            data = (folder / name).read_bytes()
-            files[name] = data
-            table.append(RemoteFile(name, len(data), hashlib.md5(data).hexdigest(),
-                                    hashlib.sha256(data).hexdigest(), count))
-    monkeypatch.setattr(download, "FILES", tuple(table))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Mirror)
-    server.daemon_threads = True
-    server.files, server.requests, server.interrupt_on = files, [], None
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/mnist/"
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    served = random_mnist_files(np.random.default_rng(3), tmp_path / "served", train=300, test=20)
+    monkeypatch.setattr(download, "FILES", served.table)
+    return mnist_server(served.contents)
 
 
 def test_download(capsys, tmp_path, mirror):
@@ -574,7 +513,8 @@ def test_download_to_default_folder_then_train_on_it(capsys, mirror, tmp_path):
 
 def test_download_ctrl_c_cancels_cleanly_and_resumes(capsys, tmp_path, mirror):
     dest = tmp_path / "mnist"
-    mirror.interrupt_on = "train-images-idx3-ubyte.gz"
+    # The user presses Ctrl+C mid-file: after one 64 KiB chunk and a bit.
+    mirror.pause_once("train-images-idx3-ubyte.gz", after=70_000, then=_thread.interrupt_main)
     status, out, err = run(capsys, "download", "--dest", str(dest), "--mirror", mirror.url)
     assert status == 130
     assert "download cancelled" in err and "Traceback" not in err
