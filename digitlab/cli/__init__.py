@@ -38,7 +38,6 @@ from digitlab import __version__  # noqa: E402
 from digitlab.cli import bench, download, evaluate, lesson, predict, train  # noqa: E402
 from digitlab.cli.common import PROG, CommandError, Parser, print_error  # noqa: E402
 from digitlab.cli.evaluate import confusion_matrix  # noqa: E402,F401  (kept public)
-from digitlab.cli.train import DEFAULT_LEARNING_RATES  # noqa: E402,F401  (the window reads it)
 
 #: The subcommand modules, in the order ``--help`` lists them.
 _COMMAND_MODULES = {

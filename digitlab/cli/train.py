@@ -8,12 +8,7 @@ from pathlib import Path
 from digitlab.cli import common
 from digitlab.cli.common import PROG, CommandError, ProgressLine, describe_network, finite_or_none, json_line
 
-#: Learning rate used when ``--lr`` is not given, by cost. 3.0 is Nielsen's
-#: value for the video's sigmoid/MSE network; softmax with cross-entropy has
-#: larger gradients at the output (no sigmoid' factor) and did best at 0.2
-#: (10 epochs, batch size 10, 5 seeds; 0.1, 0.5 and 1.0 were worse; see
-#: resources/default_model.md).
-DEFAULT_LEARNING_RATES = {"mse": 3.0, "cross_entropy": 0.2}
+from digitlab.core.training import DEFAULT_LEARNING_RATES
 
 
 def add_parser(commands) -> None:
@@ -91,7 +86,7 @@ def run(args) -> int:
     from digitlab.core.history import model_metadata
     from digitlab.core.model_io import save_model
     from digitlab.core.network import Network
-    from digitlab.core.training import TrainingConfig, TrainingData, train
+    from digitlab.core.training import TrainingConfig, train
 
     learning_rate = args.lr if args.lr is not None else DEFAULT_LEARNING_RATES[args.cost]
     config = TrainingConfig(
@@ -104,7 +99,6 @@ def run(args) -> int:
         # Found out now rather than after a long run.
         raise CommandError(f"{args.out}: cannot save there, the folder does not exist")
     split = _training_split(args.data)
-    data = TrainingData(split.train_images, split.train_labels, split.val_images, split.val_labels)
     # The window seeds its networks the same way, so a run can be repeated in either.
     network = Network.create(args.layers, args.activation, args.cost, rng=np.random.default_rng(args.seed))
     n_train = min(len(split.train_labels), config.train_size or len(split.train_labels))
@@ -116,7 +110,7 @@ def run(args) -> int:
     history = []
     progress_line = ProgressLine()
     try:
-        for record in train(network, data, config, min_interval=common.PROGRESS_INTERVAL):
+        for record in train(network, split, config, min_interval=common.PROGRESS_INTERVAL):
             if record.kind == "batch":
                 _show_batch(progress_line, record, config.epochs)
             elif record.kind == "epoch":

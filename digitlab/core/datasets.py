@@ -136,7 +136,7 @@ class DataSplit:
     """Training and validation digits of one data set: what training reads.
 
     The loaders below return one, and :func:`digitlab.core.training.train`
-    takes one (``TrainingData`` there is this class under its old name).
+    takes one.
 
     Attributes
     ----------

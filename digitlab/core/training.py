@@ -203,9 +203,12 @@ class TrainingControl:
                 self._step_credits -= 1
 
 
-#: The old name of :class:`~digitlab.core.datasets.DataSplit`, which holds the
-#: same four arrays; kept because the window and the command line still use it.
-TrainingData = DataSplit
+#: Learning rate a run starts with, by cost, unless the user chooses one (the
+#: window and `digitlab train` both read this). 3.0 is Nielsen's value for the
+#: video's sigmoid/MSE network; softmax with cross-entropy has larger gradients
+#: at the output (no sigmoid' factor) and did best at 0.2 (10 epochs, batch size
+#: 10, 5 seeds; 0.1, 0.5 and 1.0 were worse; see resources/default_model.md).
+DEFAULT_LEARNING_RATES = {"mse": 3.0, "cross_entropy": 0.2}
 
 
 def _as_inputs(images: np.ndarray) -> np.ndarray:

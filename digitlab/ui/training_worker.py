@@ -23,7 +23,8 @@ import time
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, QTimer, Signal, Slot
 
 from digitlab.core.network import Network
-from digitlab.core.training import Progress, TrainingConfig, TrainingControl, TrainingData, train
+from digitlab.core.datasets import DataSplit
+from digitlab.core.training import Progress, TrainingConfig, TrainingControl, train
 
 #: Records that end a run; the worker emits them through ``finished``.
 FINAL_KINDS = ("finished", "stopped", "diverged")
@@ -167,7 +168,7 @@ class TrainingWorker(QObject):
     def __init__(
         self,
         network: Network,
-        data: TrainingData,
+        data: DataSplit,
         config: TrainingConfig,
         control: TrainingControl,
         min_interval: float = 1 / 30,
@@ -265,7 +266,7 @@ class TrainingController(QObject):
     def start(
         self,
         network: Network,
-        data: TrainingData,
+        data: DataSplit,
         config: TrainingConfig,
         paused: bool = False,
         min_interval: float = 1 / 30,

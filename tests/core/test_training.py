@@ -16,9 +16,6 @@ def sample():
     return load_sample()
 
 
-def test_training_data_is_the_data_split_under_its_old_name():
-    assert training.TrainingData is DataSplit
-
 
 def new_net(seed=0, **kwargs):
     return Network.create(rng=np.random.default_rng(seed), **kwargs)

@@ -3,9 +3,9 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from digitlab import cli
 from digitlab.core.architecture import ArchitectureError
-from digitlab.ui.panels.hyperparameters import DEFAULT_LEARNING_RATES, HyperparameterForm
+from digitlab.core.training import DEFAULT_LEARNING_RATES
+from digitlab.ui.panels.hyperparameters import HyperparameterForm
 
 
 @pytest.fixture
@@ -34,11 +34,6 @@ def test_defaults_are_the_video_network(form):
     assert form.learning_rate_spin.value() == 3.0
     config = form.training_config()
     assert (config.learning_rate, config.batch_size, config.epochs, config.train_size) == (3.0, 10, 10, None)
-
-
-def test_default_rates_are_the_clis(form):
-    # The window and `digitlab train` without --lr start from the same rate.
-    assert DEFAULT_LEARNING_RATES == cli.DEFAULT_LEARNING_RATES
 
 
 def test_switching_cost_switches_the_default_rate(qtbot, form):

@@ -8,7 +8,8 @@ from PySide6.QtCore import QCoreApplication, QThread
 
 from digitlab.core.datasets import load_sample
 from digitlab.core.network import Network
-from digitlab.core.training import TrainingConfig, TrainingControl, TrainingData
+from digitlab.core.datasets import DataSplit
+from digitlab.core.training import TrainingConfig, TrainingControl
 from digitlab.ui.training_worker import TrainingController, TrainingWorker
 
 
@@ -16,7 +17,7 @@ from digitlab.ui.training_worker import TrainingController, TrainingWorker
 @pytest.fixture(scope="module")
 def data():
     split = load_sample()
-    return TrainingData(split.train_images, split.train_labels, split.val_images[:300], split.val_labels[:300])
+    return DataSplit(split.train_images, split.train_labels, split.val_images[:300], split.val_labels[:300])
 
 
 @pytest.fixture
@@ -157,7 +158,7 @@ def test_invalid_config_is_refused_before_any_thread_starts(qtbot, controller, d
 
 def test_an_exception_in_training_is_reported(qtbot, controller, data, network):
     # A label of 12 has no one-hot target among 10 outputs: the loop raises.
-    bad = TrainingData(data.train_images[:20], np.full(20, 12), data.val_images[:5], data.val_labels[:5])
+    bad = DataSplit(data.train_images[:20], np.full(20, 12), data.val_images[:5], data.val_labels[:5])
     with qtbot.waitSignal(controller.failed, timeout=10_000):
         controller.start(network, bad, TrainingConfig(epochs=1))
     assert "Training failed" in controller.errors[0]

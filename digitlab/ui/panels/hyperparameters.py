@@ -48,12 +48,8 @@ from digitlab.core.architecture import (
     ArchitectureError,
     parse_hidden_layers,
 )
-from digitlab.core.training import TrainingConfig
+from digitlab.core.training import DEFAULT_LEARNING_RATES, TrainingConfig
 
-#: The learning rate a run starts with, by cost, while the user has not typed
-#: their own. The same values as `digitlab train` without --lr
-#: (digitlab.cli.DEFAULT_LEARNING_RATES; a test checks that they agree).
-DEFAULT_LEARNING_RATES = {"mse": 3.0, "cross_entropy": 0.2}
 
 DATA_LABELS = {
     "sample": "Bundled sample (9,000 digits)",

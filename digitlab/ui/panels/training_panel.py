@@ -44,7 +44,7 @@ from digitlab.core import datasets
 from digitlab.core.architecture import ArchitectureError
 from digitlab.core.history import History
 from digitlab.core.network import Network
-from digitlab.core.training import Progress, TrainingConfig, TrainingData
+from digitlab.core.training import Progress, TrainingConfig
 from digitlab.ui.panels.hyperparameters import HyperparameterForm
 from digitlab.ui.training_worker import IDLE, PAUSED, TrainingController
 from digitlab.ui.widgets.learning_curves import LearningCurves
@@ -320,7 +320,6 @@ class TrainingPanel(QWidget):
         except (OSError, ValueError) as err:
             self.errorOccurred.emit("Cannot load the training data", str(err))
             return False
-        data = TrainingData(split.train_images, split.train_labels, split.val_images, split.val_labels)
         if self.continue_check.isChecked() and self._architecture_matches_model():
             network = self._model.copy()
         else:
@@ -334,7 +333,7 @@ class TrainingPanel(QWidget):
         self._run_samples = n_train * config.epochs
         self._run_epochs = config.epochs
         self._training_net = network
-        self.controller.start(network, data, config, paused=paused)
+        self.controller.start(network, split, config, paused=paused)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat(f"Epoch 1/{config.epochs}")
         self.status_label.setText(f"Training on {n_train:,} digits of the {split.name} set.")
