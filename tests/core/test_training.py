@@ -5,7 +5,6 @@ import threading
 import numpy as np
 import pytest
 
-from digitlab.core import training
 from digitlab.core.datasets import DataSplit, load_sample
 from digitlab.core.network import Network
 from digitlab.core.training import TrainingConfig, TrainingControl, train
