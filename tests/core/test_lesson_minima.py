@@ -139,6 +139,7 @@ def test_each_run_is_handed_over_when_done(quick_result):
     assert [len(s.runs) for s in snapshots] == [1, 2, 3]
     assert not any(s.finished for s in snapshots) and result.finished
     assert snapshots[-1].runs[2].test_accuracy == result.runs[2].test_accuracy
+    np.testing.assert_array_equal(snapshots[1].aligned_weights(1), result.aligned_weights(1))
 
 
 def test_a_run_is_repeatable_from_its_seed():

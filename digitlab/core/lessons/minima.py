@@ -370,7 +370,8 @@ def run(config: MinimaConfig, rng: np.random.Generator, progress=None, cancel=No
         Polled every 100 mini-batches; when true, LessonCancelled is raised.
     on_run : callable, optional
         ``on_run(snapshot)`` after each run, with a MinimaResult of the runs
-        so far (``finished=False``, no similarity yet).
+        so far and their matchings to run 0 (``finished=False``, no
+        similarity yet; fresh objects each time, safe to keep on another thread).
 
     Returns
     -------
@@ -391,7 +392,9 @@ def run(config: MinimaConfig, rng: np.random.Generator, progress=None, cancel=No
     seeds = [int(s) for s in rng.integers(0, 2**31, size=config.seeds)]
     n, size = len(labels), config.batch_size
     total_epochs = config.seeds * config.epochs
+    layers = tuple(int(n) for n in config.layers)
     runs: list[MinimaRun] = []
+    matchings: list[np.ndarray] = []  # each run's neurons in the order matched to run 0's
     for index, seed in enumerate(seeds):
         run_rng = np.random.default_rng(seed)
         network = Network.create(tuple(config.layers), config.activation, config.cost, rng=run_rng)
@@ -407,18 +410,17 @@ def run(config: MinimaConfig, rng: np.random.Generator, progress=None, cancel=No
             done = index * config.epochs + epoch + 1
             report(progress, 0.98 * done / total_epochs, f"run {index + 1} of {config.seeds}, epoch {epoch + 1}")
         test_cost, test_accuracy = network.evaluate(val_inputs, val_labels)
-        runs.append(MinimaRun(seed, float(test_accuracy), float(test_cost),
-                              np.array(network.weights[0], dtype=np.float64)))
+        weights = np.array(network.weights[0], dtype=np.float64)
+        runs.append(MinimaRun(seed, float(test_accuracy), float(test_cost), weights))
+        matchings.append(np.arange(len(weights)) if index == 0 else matched_similarity(runs[0].weights, weights)[1])
         if on_run is not None:
-            on_run(MinimaResult(tuple(config.layers), config.epochs, tuple(runs), ink, finished=False))
+            on_run(MinimaResult(layers, config.epochs, tuple(runs), ink, matchings=tuple(matchings),
+                                finished=False))
     check_cancel(cancel)
     report(progress, 0.99, "matching neurons")
     similarity, similarity_ink = _mean_pair_similarity(runs, ink)
-    matchings = tuple([np.arange(len(runs[0].weights))] +
-                      [matched_similarity(runs[0].weights, r.weights)[1] for r in runs[1:]])
     report(progress, 1.0, "done")
-    return MinimaResult(tuple(int(n) for n in config.layers), config.epochs, tuple(runs), ink,
-                        similarity, similarity_ink, matchings)
+    return MinimaResult(layers, config.epochs, tuple(runs), ink, similarity, similarity_ink, tuple(matchings))
 
 
 def _mean_pair_similarity(runs, ink) -> tuple[float, float]:

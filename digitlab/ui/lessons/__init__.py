@@ -57,6 +57,7 @@ LESSONS: tuple[LessonView, ...] = (
     LessonView("descent", "Gradient descent", _view_of("descent")),
     LessonView("dream", "Dream a digit", _view_of("dream")),
     LessonView("memorise", "Memorising random labels", _view_of("memorise")),
+    LessonView("minima", "Many minima", _view_of("minima")),
 )
 
 
