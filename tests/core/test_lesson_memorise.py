@@ -176,3 +176,15 @@ def test_bad_options_are_one_line_errors(options):
     with pytest.raises(ValueError) as info:
         memorise.config_from_args(parser.parse_args(options), None)
     assert "\n" not in str(info.value)
+
+
+def test_the_command_prints_the_json_on_its_last_line(capsys):
+    from digitlab import cli
+
+    assert cli.main(["lesson", "memorise", "--json", "--quick", "--seed", "2", "--train-size", "400"]) == 0
+    data = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert list(data) == ["lesson", "train_size", "layers", "epochs", "true", "random", "slowdown"]
+    assert data["train_size"] == 400 and data["layers"] == list(memorise.QUICK_LAYERS)
+    assert data["random"]["val_accuracy"] <= 0.2 and data["slowdown"] >= 1.5
+    expected = memorise.run(base.quick_config(memorise, memorise.Config(train_size=400)), np.random.default_rng(2))
+    assert data == json_safe(expected.to_json())

@@ -198,3 +198,14 @@ def test_options_and_quick():
     for bad in (["--seeds", "1"], ["--seeds", "99"], ["--epochs", "0"]):
         with pytest.raises(ValueError):
             minima.config_from_args(parser.parse_args(bad), None)
+
+
+def test_the_command_prints_the_json_on_its_last_line(capsys):
+    from digitlab import cli
+
+    assert cli.main(["lesson", "minima", "--json", "--quick", "--seeds", "2", "--seed", "5"]) == 0
+    data = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert list(data) == ["lesson", "runs", "accuracy_spread", "weight_similarity", "weight_similarity_ink"]
+    assert len(data["runs"]) == 2
+    expected = minima.run(base.quick_config(minima, minima.Config(seeds=2)), np.random.default_rng(5))
+    assert data == json_safe(expected.to_json())
