@@ -238,6 +238,46 @@ def _accuracy_rows(quick: bool) -> list[Row]:
 # ---------------------------------------------------------------------------
 
 
+# Time limits of the full lesson runs on the 2-core development machine
+# (issue "Memorisation, many minima, overfitting"); minima is timed at 6 seeds.
+_LESSON_LIMITS = {"memorise": 60.0, "minima": 120.0}
+_MINIMA_TIMED_SEEDS = 6
+
+
+def _time_lesson(module, config) -> float:
+    start = time.perf_counter()
+    module.run(config, np.random.default_rng(0))
+    return time.perf_counter() - start
+
+
+def _lesson_rows(quick: bool) -> list[Row]:
+    """Seconds per lesson: every registered lesson in quick mode, and the full
+    runs of the lessons that train networks against their limits."""
+    import dataclasses
+
+    from digitlab.core import lessons
+    from digitlab.core.lessons.base import quick_config
+
+    network = load_default_model()[0]
+    rows = []
+    for name in lessons.lesson_names():
+        module = lessons.get_lesson(name)
+        config = module.Config()
+        if module.USES_MODEL:
+            config = dataclasses.replace(config, network=network)
+        seconds = _time_lesson(module, quick_config(module, config))
+        rows.append(_row(f"lesson {name}, quick mode", seconds, "s"))
+        limit = _LESSON_LIMITS.get(name)
+        if limit is None or quick:
+            continue
+        if name == "minima":
+            config = dataclasses.replace(config, seeds=_MINIMA_TIMED_SEEDS)
+        seconds = _time_lesson(module, config)
+        label = f"lesson {name}, full run" + (f" ({_MINIMA_TIMED_SEEDS} seeds)" if name == "minima" else "")
+        rows.append(_row(label, seconds, "s", f"< {limit:g} s", seconds < limit))
+    return rows
+
+
 def _ui_rows(quick: bool) -> tuple[list[Row], str]:
     try:
         bench_ui = importlib.import_module("digitlab.ui.bench_ui")
@@ -297,6 +337,8 @@ def run(quick: bool = False, ui: bool = False, progress: Callable[[str], None] |
     rows += _latency_rows(repeats)
     say("measuring the default model's accuracy ...")
     rows += _accuracy_rows(quick)
+    say("timing the lessons ...")
+    rows += _lesson_rows(quick)
     if ui:
         say("measuring the window ...")
         ui_rows, note = _ui_rows(quick)

@@ -47,6 +47,10 @@ def test_bench_json_structure(quick_results):
                      "prepare a 280x280 canvas drawing", "default model, drawn digits (200)"):
         assert expected in names
     assert any(name.startswith("default model, official MNIST test set") for name in names)
+    from digitlab.core.lessons import lesson_names
+
+    for lesson in lesson_names():  # every registered lesson is timed in quick mode
+        assert f"lesson {lesson}, quick mode" in names
     timings = [row["value"] for row in results["rows"] if row["unit"] in ("s", "us", "ms")]
     assert all(isinstance(v, float) and v > 0 for v in timings)
 
