@@ -154,6 +154,20 @@ def most_ambiguous(outputs: np.ndarray, labels: np.ndarray, count: int) -> list[
     return _mistakes(outputs, labels, order)
 
 
+def cell_examples(outputs: np.ndarray, labels: np.ndarray, label: int, predicted: int) -> list[Mistake]:
+    """Every example of true digit ``label`` answered ``predicted``, most confident first.
+
+    One cell of the confusion matrix, as examples: their number is that
+    cell's count. Ties keep the order of the set.
+    """
+    outputs, labels = np.asarray(outputs), np.asarray(labels)
+    if len(outputs) == 0:
+        return []
+    chosen = np.flatnonzero((labels == label) & (predictions(outputs) == predicted))
+    top = outputs[chosen].max(axis=1) if chosen.size else np.zeros(0)
+    return _mistakes(outputs, labels, chosen[np.argsort(-top, kind="stable")])
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """A network's outputs on a labelled set, and what follows from them."""
@@ -181,6 +195,9 @@ class Evaluation:
 
     def most_ambiguous(self, count: int) -> list[Mistake]:
         return most_ambiguous(self.outputs, self.labels, count)
+
+    def cell_examples(self, label: int, predicted: int) -> list[Mistake]:
+        return cell_examples(self.outputs, self.labels, label, predicted)
 
 
 def evaluate(network, images: np.ndarray, labels: np.ndarray, chunk: int = CHUNK) -> Evaluation:

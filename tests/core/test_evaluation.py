@@ -77,3 +77,17 @@ def test_evaluate_a_network_in_chunks_equals_one_pass():
     for m in worst:
         assert direct[m.index].argmax() == m.predicted != labels[m.index]
         assert direct[m.index].max() == pytest.approx(m.confidence)
+
+
+def test_cell_examples_are_one_confusion_cell_most_confident_first():
+    outputs = np.vstack([OUTPUTS, [[0.60, 0.10, 0.30]], [[0.99, 0.00, 0.01]]])  # two more 1s read as 0
+    labels = np.append(LABELS, [1, 1])
+    cell = evaluation.cell_examples(outputs, labels, 1, 0)
+    assert [m.index for m in cell] == [6, 3, 5]  # confidences 0.99, 0.95, 0.60
+    assert all((m.label, m.predicted) == (1, 0) for m in cell)
+    confusion = evaluation.confusion_matrix(outputs, labels)
+    for label in range(3):
+        for answer in range(3):
+            assert len(evaluation.cell_examples(outputs, labels, label, answer)) == confusion[label, answer]
+    assert evaluation.Evaluation(outputs, labels).cell_examples(2, 2)[0].index == 2
+    assert evaluation.cell_examples(np.zeros((0, 3)), np.zeros(0), 0, 0) == []
