@@ -326,7 +326,7 @@ def train(
 
 def _augmented_inputs(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     # Imported here: augmentation is only used to make the default model.
-    from digitlab.core.preprocess import augment
+    from digitlab.core.augment import augment
 
     return _as_inputs(augment(images.reshape(-1, 28, 28), rng))
 

@@ -32,14 +32,9 @@ NOISE_LABELS = {
 }
 
 
-def ink_on_black(gray: np.ndarray) -> np.ndarray:
-    """A grayscale picture as white ink on black in [0, 1] (for showing it on the canvas).
-
-    Preprocessing's own ink map (background from the border's median, inverted
-    for dark ink on paper, stretched to 1); all black when it finds no ink.
-    """
-    ink = preprocess._ink_map(np.asarray(gray, dtype=np.float32), 0.0)
-    return np.zeros_like(gray, dtype=np.float32) if ink is None else np.clip(ink, 0.0, 1.0)
+#: Input sources that come from the canvas itself; any other source (noise,
+#: a dream, a digit from a lesson's gallery) is an image fed past the canvas.
+CANVAS_SOURCES = ("drawing", "picture")
 
 
 class InputFeed(QObject):
@@ -65,8 +60,8 @@ class InputFeed(QObject):
         """Predict the canvas drawing (called on ``canvas.changed``)."""
         self._window.busy.hold()  # drawing must feel immediate, even while training
         if self._canvas.is_empty():
-            if self._session.input_source == "noise":
-                return  # the canvas was cleared to show noise; keep showing it
+            if self._session.input_source not in CANVAS_SOURCES:
+                return  # the canvas was cleared to show a fed image; keep showing it
             self._session.set_input(None)
             return
         try:
@@ -103,8 +98,9 @@ class InputFeed(QObject):
 
     @Slot()
     def _on_input_changed(self) -> None:
-        # Noise fed from anywhere (a menu, a lesson) replaces the drawing.
-        if self._session.input_source == "noise" and not self._canvas.is_empty():
+        # An image fed from anywhere (noise from a menu, a lesson's dream or
+        # mistake) replaces the drawing.
+        if self._session.input_source not in CANVAS_SOURCES and not self._canvas.is_empty():
             self._canvas.clear()
 
     @Slot()
@@ -122,7 +118,7 @@ class InputFeed(QObject):
             self._window.show_error("Cannot open the image", str(err))
             return False
         self._session.set_input(None)
-        self._canvas.load_image(ink_on_black(gray))
+        self._canvas.load_image(preprocess.ink_on_black(gray))
         self.update_prediction()
         self._window.files.remember_dir(path)
         name = Path(path).name

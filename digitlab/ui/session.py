@@ -153,7 +153,7 @@ class ModelSession(QObject):
 
     @property
     def input_source(self) -> str:
-        """Where the current input came from: "drawing", "picture", "noise" (or "" for none)."""
+        """Where the current input came from: "drawing", "picture", "noise", or the lesson that fed it, such as "dream" ("" for none)."""
         return self._input_source
 
     def set_input(self, x28: np.ndarray | None, source: str = "drawing") -> None:

@@ -20,11 +20,11 @@ from digitlab.core.drawing import (
     random_drawn_digits,
     transform_strokes,
 )
+from digitlab.core import preprocess
 from digitlab.core.preprocess import (
     NOISE_KINDS,
     EmptyImageError,
     InvalidImageError,
-    augment,
     is_empty,
     noise_image,
     prepare,
@@ -435,6 +435,9 @@ def test_noise_size_and_unknown_kind():
         noise_image("perlin", np.random.default_rng(0))
 
 
+from digitlab.core.augment import augment  # noqa: E402
+
+
 # --- augmentation -------------------------------------------------------------------------------
 
 
@@ -545,3 +548,20 @@ def test_random_drawn_digits_are_reproducible_and_whole():
     for image in images:
         border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
         assert border.max() == 0  # the whole digit, pen included, is on the canvas
+
+
+# --- ink on black (for showing a loaded picture) ----------------------------------------------
+
+
+def test_ink_on_black_inverts_dark_ink_on_paper_and_stretches_it():
+    paper = np.full((10, 10), 0.9, dtype=np.float32)
+    paper[3:7, 4:6] = 0.5  # gray ink on light paper
+    ink = preprocess.ink_on_black(paper)
+    assert ink.dtype == np.float32 and ink.shape == (10, 10)
+    np.testing.assert_allclose(ink[3:7, 4:6], 1.0, atol=1e-6)  # the ink, stretched to reach 1
+    assert ink[0, 0] == 0.0 and ink.sum() == pytest.approx(8.0, abs=1e-5)
+    assert paper[0, 0] == np.float32(0.9)  # the caller's picture is untouched
+
+
+def test_ink_on_black_of_a_blank_picture_is_black():
+    np.testing.assert_array_equal(preprocess.ink_on_black(np.full((6, 6), 0.7)), np.zeros((6, 6)))

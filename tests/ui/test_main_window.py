@@ -1,9 +1,6 @@
 """The main window with real widgets, real files, a real training thread and a local HTTP server."""
 
 import gzip
-import hashlib
-import http.server
-import threading
 import time
 
 import numpy as np
@@ -21,10 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab.core import datasets, model_io, preprocess
-from digitlab.core.download import RemoteFile
 from digitlab.core.drawing import draw_digit
 from digitlab.core.network import Network
 from digitlab.ui.main_window import MainWindow
+from tests.mnist_server import mnist_files
 
 
 
@@ -487,74 +484,31 @@ def test_about_names_version_licences_and_mnist_authors(qtbot, window):
 # ------------------------------------------------------------------ download
 
 
-class _Server:
-    """A local HTTP server handing out files from a dict (404 for anything else)."""
-
-    def __init__(self, files, delay=0.0):
-        files = dict(files)
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                time.sleep(delay)
-                body = files.get(self.path.rsplit("/", 1)[-1])
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def small_mnist(tmp_path):
-    """Four small valid gzipped IDX files and the RemoteFile table describing them."""
+    """Four small valid gzipped IDX files of sample digits and the RemoteFile table describing them."""
     sample = datasets.load_sample()
-    parts = {
+    served = mnist_files({
         "train-images-idx3-ubyte.gz": sample.train_images[:120],
         "train-labels-idx1-ubyte.gz": sample.train_labels[:120],
         "t10k-images-idx3-ubyte.gz": sample.val_images[:40],
         "t10k-labels-idx1-ubyte.gz": sample.val_labels[:40],
-    }
-    folder = tmp_path / "served"
-    folder.mkdir()
-    contents, table = {}, []
-    for name, array in parts.items():
-        datasets.write_idx(folder / name, array)
-        data = (folder / name).read_bytes()
-        assert gzip.decompress(data)  # really gzipped
-        contents[name] = data
-        table.append(RemoteFile(name, len(data), hashlib.md5(data).hexdigest(),
-                                hashlib.sha256(data).hexdigest(), len(array)))
-    return contents, tuple(table)
+    }, tmp_path / "served")
+    assert all(gzip.decompress(data) for data in served.contents.values())  # really gzipped
+    return served
 
 
-def test_download_full_mnist_offers_it_for_training(qtbot, window, small_mnist):
+def test_download_full_mnist_offers_it_for_training(qtbot, window, small_mnist, mnist_server):
     contents, table = small_mnist
-    server = _Server(contents)
-    try:
-        window.download_mirrors = (server.url,)
-        window.download_files = table
-        assert [window.training_panel.data_combo.itemData(i)
-                for i in range(window.training_panel.data_combo.count())] == ["sample"]
-        window.download_action.trigger()
-        dialog = window.download_dialog()
-        assert dialog is not None
-        qtbot.waitUntil(lambda: window.download_dialog() is None, timeout=20_000)
-    finally:
-        server.close()
+    server = mnist_server(contents)
+    window.download_mirrors = (server.url,)
+    window.download_files = table
+    assert [window.training_panel.data_combo.itemData(i)
+            for i in range(window.training_panel.data_combo.count())] == ["sample"]
+    window.download_action.trigger()
+    dialog = window.download_dialog()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: window.download_dialog() is None, timeout=20_000)
     assert window.errors == []
     assert dialog.result_status()[0] == "ok"
     combo = window.training_panel.data_combo
@@ -562,36 +516,30 @@ def test_download_full_mnist_offers_it_for_training(qtbot, window, small_mnist):
     assert datasets.mnist_available()
 
 
-def test_a_failed_download_shows_an_error(qtbot, window, small_mnist):
+def test_a_failed_download_shows_an_error(qtbot, window, small_mnist, mnist_server):
     _, table = small_mnist
-    server = _Server({})  # every file is missing: HTTP 404
-    try:
-        window.download_mirrors = (server.url,)
-        window.download_files = table
-        window.download_action.trigger()
-        qtbot.waitUntil(lambda: window.download_dialog() is None, timeout=20_000)
-    finally:
-        server.close()
+    server = mnist_server({})  # every file is missing: HTTP 404
+    window.download_mirrors = (server.url,)
+    window.download_files = table
+    window.download_action.trigger()
+    qtbot.waitUntil(lambda: window.download_dialog() is None, timeout=20_000)
     assert len(window.errors) == 1 and window.errors[0][0] == "Download failed"
     combo = window.training_panel.data_combo
     assert [combo.itemData(i) for i in range(combo.count())] == ["sample"]
 
 
-def test_cancelling_a_download_reports_nothing_and_adds_nothing(qtbot, window, small_mnist):
+def test_cancelling_a_download_reports_nothing_and_adds_nothing(qtbot, window, small_mnist, mnist_server):
     contents, table = small_mnist
-    server = _Server(contents, delay=0.3)  # slow enough to cancel mid-way
-    try:
-        window.download_mirrors = (server.url,)
-        window.download_files = table
-        window.download_action.trigger()
-        dialog = window.download_dialog()
-        qtbot.wait(100)
-        cancel_button = dialog.findChild(QPushButton)
-        assert cancel_button is not None and cancel_button.text() == "Cancel"
-        qtbot.mouseClick(cancel_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: window.download_dialog() is None, timeout=20_000)
-    finally:
-        server.close()
+    server = mnist_server(contents, delay=0.3)  # slow enough to cancel mid-way
+    window.download_mirrors = (server.url,)
+    window.download_files = table
+    window.download_action.trigger()
+    dialog = window.download_dialog()
+    qtbot.wait(100)
+    cancel_button = dialog.findChild(QPushButton)
+    assert cancel_button is not None and cancel_button.text() == "Cancel"
+    qtbot.mouseClick(cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.download_dialog() is None, timeout=20_000)
     assert dialog.result_status() == ("cancelled", "")
     assert window.errors == []
     assert not datasets.mnist_available()

@@ -54,7 +54,7 @@ def _view_of(name: str) -> Callable[[ModelSession], QWidget]:
 
 LESSONS: tuple[LessonView, ...] = (
     LessonView("noise", "Noise test", _view_of("noise"), open_at_start=True),
-    LessonView("descent", "Gradient descent", _view_of("descent")),
+    LessonView("descent", "Gradient descent in 1-D and 2-D", _view_of("descent")),
     LessonView("dream", "Dream a digit", _view_of("dream")),
     LessonView("memorise", "Memorising random labels", _view_of("memorise")),
     LessonView("minima", "Many minima", _view_of("minima")),

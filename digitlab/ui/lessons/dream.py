@@ -265,7 +265,7 @@ class DreamView(QWidget):
         """Feed the dream of ``digit`` to the network (it becomes the current input)."""
         dream = next(d for d in self._result.dreams if d.digit == digit)
         # "noise": the window then clears the drawing and keeps showing this image, as for fed noise.
-        self._session.set_input(dream.image, "noise")
+        self._session.set_input(dream.image, "dream")
         return dream.image
 
     def shutdown(self) -> None:
