@@ -252,18 +252,10 @@ class Network:
         return batch, single
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
-        """Every layer's activations for one image or a batch.
+        """Every layer's activations ``[input, hidden 1, ..., output]`` for one image or a batch.
 
-        Parameters
-        ----------
-        x : ndarray
-            ``(784,)`` for one image (a 28x28 image is flattened) or ``(n, 784)``.
-
-        Returns
-        -------
-        list of ndarray
-            ``[input, hidden 1, ..., output]``, each 1-D for one image or 2-D
-            for a batch.
+        ``x`` is ``(784,)`` or ``(28, 28)`` for one image (each activation is
+        then 1-D) or ``(n, 784)`` for a batch (each is then 2-D).
         """
         batch, single = self._as_batch(x)
         activations = self._forward_batch(batch)
@@ -271,8 +263,12 @@ class Network:
             return [a[0] for a in activations]
         return activations
 
-    def _forward_batch(self, a: np.ndarray) -> list[np.ndarray]:
-        """Forward pass of a checked ``(n, inputs)`` batch; the hot path of training."""
+    def _forward_batch(self, a: np.ndarray, masks=None, unmasked=None) -> list[np.ndarray]:
+        """Forward pass of a checked ``(n, inputs)`` batch; the hot path of training.
+
+        Dropout ``masks`` multiply the hidden activations; the unmasked ones
+        are appended to the list ``unmasked`` (backprop's f'(z) needs them).
+        """
         activations = [a]
         hidden = _FORWARD[self.activation]
         last = len(self.weights) - 1
@@ -283,6 +279,9 @@ class Network:
             # _multiply_by_derivative), and a new array per layer costs time.
             if layer < last:
                 a = hidden(z, out=z)
+                if masks is not None:
+                    unmasked.append(a)
+                    a = a * masks[layer]
             else:
                 a = softmax(z) if self.cost == "cross_entropy" else sigmoid(z, out=z)
             activations.append(a)
@@ -298,17 +297,8 @@ class Network:
         ``predict(x)`` is ``sigmoid(logits(x))`` or ``softmax(logits(x))``.
         Logits are not squashed into [0, 1], so they keep growing where the
         outputs saturate: the quantity to climb when asking what input makes
-        a neuron fire most.
-
-        Parameters
-        ----------
-        x : ndarray
-            One image ``(784,)`` or ``(28, 28)``, or a batch ``(n, 784)``.
-
-        Returns
-        -------
-        ndarray
-            ``(outputs,)`` for one image, ``(n, outputs)`` for a batch.
+        a neuron fire most. ``x`` is one image ``(784,)`` or ``(28, 28)``,
+        giving ``(outputs,)``, or a batch ``(n, 784)``, giving ``(n, outputs)``.
         """
         batch, single = self._as_batch(x)
         z = self._logits_batch(batch)[0]
@@ -395,7 +385,7 @@ class Network:
         return total_cost / len(labels), correct / len(labels)
 
     # -------------------------------------------------------------- backprop
-    def gradients(self, x: np.ndarray, targets: np.ndarray):
+    def gradients(self, x: np.ndarray, targets: np.ndarray, masks=None):
         """Cost and its gradient for a batch, by backpropagation.
 
         Parameters
@@ -403,6 +393,8 @@ class Network:
         x : ndarray, shape (n, sizes[0])
         targets : ndarray, shape (n, sizes[-1])
             One-hot wanted outputs.
+        masks : list of ndarray, optional
+            Dropout masks: the cost and gradient of the thinned network they pick.
 
         Returns
         -------
@@ -412,18 +404,19 @@ class Network:
             Derivatives of the mean cost, same shapes as weights and biases.
         """
         x = np.atleast_2d(np.asarray(x, dtype=self.dtype))
-        loss = self._backprop(x, np.asarray(targets, dtype=self.dtype))
+        loss = self._backprop(x, np.asarray(targets, dtype=self.dtype), masks)
         n = len(x)  # _backprop leaves the gradient of the batch's sum, not mean
         return loss, [g / n for g in self._grad_w], [g / n for g in self._grad_b]
 
-    def _backprop(self, x: np.ndarray, targets: np.ndarray) -> float:
+    def _backprop(self, x: np.ndarray, targets: np.ndarray, masks=None) -> float:
         """Fill the flat gradient buffer for a batch; return the batch's mean cost.
 
         The buffer gets the gradient of the cost *summed* over the batch; the
         caller divides by the batch size (folded into the learning rate, which
         saves a pass over the arrays on the hot path).
         """
-        activations = self._forward_batch(x)
+        unmasked = [x] if masks is not None else None
+        activations = self._forward_batch(x, masks, unmasked)
         output = activations[-1]
         n = output.shape[0]
         delta = output - targets  # dC/da^L for the squared error; see BP1 below
@@ -446,7 +439,11 @@ class Network:
                 # BP2: delta^(l-1) = (w^l)^T delta^l * f'(z^(l-1)); a new array,
                 # as the layer below has another size.
                 delta = delta @ self.weights[layer]
-                _multiply_by_derivative(self.activation, delta, activations[layer])
+                if masks is not None:  # a dropped neuron passes no error back
+                    delta *= masks[layer - 1]
+                    _multiply_by_derivative(self.activation, delta, unmasked[layer])
+                else:
+                    _multiply_by_derivative(self.activation, delta, activations[layer])
         return loss
 
     def _ones(self, n: int) -> np.ndarray:
@@ -462,25 +459,30 @@ class Network:
         learning_rate: float,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        masks=None,
     ) -> float:
         """One step of gradient descent on a mini-batch, in place.
 
         With momentum ``m`` the step is ``v = m*v - lr*g; w += v``. L2 weight
         decay adds ``weight_decay * w`` to the weights' gradient (not the
-        biases'), pulling unused weights towards zero.
+        biases'), pulling unused weights towards zero. Dropout ``masks`` thin
+        the hidden layers for this step only.
 
         Parameters
         ----------
         x : ndarray, shape (n, sizes[0]), the network's dtype
         targets : ndarray, shape (n, sizes[-1])
             One-hot wanted outputs.
+        masks : list of ndarray, optional
+            One per hidden layer, shaped like its activations (see
+            :func:`digitlab.core.training.dropout_masks`); None: no dropout.
 
         Returns
         -------
         float
             The batch's mean cost before the step.
         """
-        loss = self._backprop(x, targets)
+        loss = self._backprop(x, targets, masks)
         grad = self._gradient
         grad *= learning_rate / len(x)  # lr times the mean gradient
         if weight_decay:
@@ -495,4 +497,3 @@ class Network:
         else:
             self.parameters -= grad
         return loss
-

@@ -45,6 +45,9 @@ class TrainingConfig:
     shuffle_labels: bool = False
     #: Small random shifts, rotations and scalings of the training digits each epoch.
     augment: bool = False
+    #: Chance that a hidden neuron is silenced in a training step (inverted dropout, see
+    #: :func:`dropout_masks`); prediction always uses every neuron.
+    dropout: float = 0.0
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible setting."""
@@ -58,6 +61,8 @@ class TrainingConfig:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.weight_decay < 0:
             raise ValueError(f"weight decay must be zero or positive, got {self.weight_decay}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.train_size is not None and self.train_size < 1:
             raise ValueError(f"training-set size must be at least 1, got {self.train_size}")
 
@@ -301,7 +306,9 @@ def train(
                 return
             hyper.update(control.take_hyperparameters())
             chosen = order[batch * size : (batch + 1) * size]
-            loss = network.train_step(epoch_x[chosen], targets[chosen], **hyper)
+            # No masks, no extra work, and the random stream of a run without dropout is unchanged.
+            masks = dropout_masks(network, len(chosen), config.dropout, rng) if config.dropout else None
+            loss = network.train_step(epoch_x[chosen], targets[chosen], **hyper, masks=masks)
             state.note_batch(loss, len(chosen))
             if not math.isfinite(loss):
                 yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, "the loss became " + str(loss))
@@ -322,6 +329,34 @@ def train(
         stats = EpochStats(epoch + 1, train_seconds, train_loss, train_acc, val_loss, val_acc)
         yield state.record("epoch", epoch, batches_per_epoch, batches_per_epoch, hyper, stats)
     yield state.record("finished", config.epochs - 1, batches_per_epoch, batches_per_epoch, hyper)
+
+
+def dropout_masks(network: Network, n: int, rate: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """Random inverted-dropout masks for the hidden layers of a batch of ``n`` examples.
+
+    Each hidden neuron of each example is dropped (mask 0) with probability
+    ``rate`` and otherwise kept with mask ``1 / (1 - rate)``. The scaling keeps
+    every neuron's expected activation what it is without dropout, so at
+    prediction time the network is used as it is, with all its neurons.
+
+    Parameters
+    ----------
+    network : Network
+        Gives the hidden layers' sizes and the dtype.
+    n : int
+        Examples in the batch.
+    rate : float in [0, 1)
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    list of ndarray
+        One ``(n, sizes[l])`` array per hidden layer, for :meth:`Network.train_step`.
+    """
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+    scale = network.dtype(1 / (1 - rate))
+    return [(rng.random((n, size)) >= rate).astype(network.dtype) * scale for size in network.sizes[1:-1]]
 
 
 def _augmented_inputs(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:

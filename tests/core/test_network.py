@@ -246,3 +246,96 @@ def test_parse_layers():
         parse_layers("784,sixteen,10")
     with pytest.raises(ValueError, match="two positive"):
         parse_layers("784")
+
+
+# ---------------------------------------------------------------- dropout
+def fixed_masks(net, n, rate, seed=4):
+    from digitlab.core.training import dropout_masks
+
+    return dropout_masks(net, n, rate, np.random.default_rng(seed))
+
+
+def masked_cost_by_hand(net, x, targets, masks):
+    """The thinned network's cost, written out independently of network.py's loops."""
+    f = ACTIVATION_FUNCTIONS[net.activation]
+    a = x
+    for w, b, m in zip(net.weights[:-1], net.biases[:-1], masks):
+        a = f(a @ w.T + b) * m
+    z = a @ net.weights[-1].T + net.biases[-1]
+    if net.cost == "cross_entropy":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return float(-np.sum(targets * np.log(e / e.sum(axis=1, keepdims=True))) / len(x))
+    return float(0.5 * np.sum((1 / (1 + np.exp(-z)) - targets) ** 2) / len(x))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("cost", COSTS)
+def test_dropout_gradient_matches_finite_differences_of_the_masked_network(activation, cost):
+    net = small_network(activation, cost)
+    if activation == "relu":
+        for b in net.biases:
+            b += 0.05
+    x, targets = batch()
+    masks = fixed_masks(net, len(x), 0.4)
+    assert any((m == 0).any() for m in masks) and any((m > 0).any() for m in masks)
+    loss, grad_w, grad_b = net.gradients(x, targets, masks)
+    assert loss == pytest.approx(masked_cost_by_hand(net, x, targets, masks), rel=1e-10)
+    assert loss != pytest.approx(net.gradients(x, targets)[0], rel=1e-3)  # the masks do thin it
+    eps = 1e-6
+    for analytic, params in zip(grad_w + grad_b, net.weights + net.biases):
+        numeric = np.zeros_like(params)
+        for index in np.ndindex(params.shape):
+            original = params[index]
+            params[index] = original + eps
+            up = masked_cost_by_hand(net, x, targets, masks)
+            params[index] = original - eps
+            down = masked_cost_by_hand(net, x, targets, masks)
+            params[index] = original
+            numeric[index] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_dropout_masks_drop_at_the_rate_and_keep_the_expected_activation():
+    net = Network.create((784, 100, 50, 10), rng=np.random.default_rng(0))
+    masks = fixed_masks(net, 2000, 0.3)
+    assert [m.shape for m in masks] == [(2000, 100), (2000, 50)]
+    assert all(m.dtype == np.float32 for m in masks)
+    for m in masks:
+        assert set(np.unique(m)) == {0.0, np.float32(1 / 0.7)}
+        assert np.mean(m == 0) == pytest.approx(0.3, abs=0.01)
+    # Inverted scaling: averaged over masks, a masked hidden layer is the plain one.
+    x = np.random.default_rng(1).random((1, 784)).astype(np.float32)
+    plain = net.forward(x)[1][0]
+    masked = net.forward(x)[1] * masks[0]  # 2000 masks of one example's layer
+    np.testing.assert_allclose(masked.mean(axis=0), plain, rtol=0.07)  # ~5 standard errors
+    assert fixed_masks(net, 3, 0.0)[0].min() == 1.0
+
+
+def test_a_dropout_step_is_a_gradient_step_of_the_masked_network_and_prediction_uses_all_neurons():
+    from digitlab.core import textbook
+
+    net = small_network("sigmoid", "cross_entropy")
+    x, targets = batch()
+    masks = fixed_masks(net, len(x), 0.5)
+    _, grad_w, grad_b = net.gradients(x, targets, masks)
+    expected = [p - 0.3 * g for p, g in zip(net.weights + net.biases, grad_w + grad_b)]
+    net.train_step(x, targets, 0.3, masks=masks)
+    for got, want in zip(net.weights + net.biases, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    # No mask is left behind: prediction is the plain forward pass, the same every time.
+    _, activations = textbook.forward(net.weights, net.biases, x, "sigmoid", "cross_entropy")
+    np.testing.assert_allclose(net.predict(x), activations[-1], rtol=1e-12)
+    np.testing.assert_array_equal(net.predict(x), net.predict(x))
+
+
+def test_no_masks_is_the_plain_step_bit_for_bit():
+    nets = [small_network("relu", "mse", dtype=np.float32) for _ in range(2)]
+    x, targets = batch()
+    x, targets = x.astype(np.float32), targets.astype(np.float32)
+    nets[0].train_step(x, targets, 0.5, momentum=0.5)
+    nets[1].train_step(x, targets, 0.5, momentum=0.5, masks=None)
+    ones = [np.ones((len(x), s), np.float32) for s in nets[0].sizes[1:-1]]
+    third = small_network("relu", "mse", dtype=np.float32)
+    third.train_step(x, targets, 0.5, momentum=0.5, masks=ones)
+    np.testing.assert_array_equal(nets[0].parameters, nets[1].parameters)
+    np.testing.assert_allclose(third.parameters, nets[0].parameters, rtol=1e-6)

@@ -135,7 +135,8 @@ def test_train_size_subset_is_seeded(sample):
 
 
 @pytest.mark.parametrize("bad", [dict(learning_rate=0), dict(batch_size=0), dict(epochs=0),
-                                 dict(momentum=1.0), dict(weight_decay=-1), dict(train_size=0)])
+                                 dict(momentum=1.0), dict(weight_decay=-1), dict(train_size=0),
+                                 dict(dropout=1.0), dict(dropout=-0.1)])
 def test_bad_configs_are_refused(sample, bad):
     with pytest.raises(ValueError):
         next(train(new_net(), sample, TrainingConfig(**bad)))
@@ -208,3 +209,23 @@ def test_augmentation_trains_on_new_variations_each_epoch(sample):
     assert not np.array_equal(plain.parameters, augmented.parameters)  # it really saw other images
     np.testing.assert_array_equal(augmented.parameters, again.parameters)  # seeded: repeatable
     assert stats[-1].val_accuracy > 0.2  # well above chance (0.1): still digits, shifted, rotated, scaled
+
+
+def test_dropout_zero_is_the_run_without_dropout_and_a_seed_repeats_a_dropout_run(sample):
+    nets = [new_net(seed=3) for _ in range(4)]
+    for net, config in zip(nets, ({}, dict(dropout=0.0), dict(dropout=0.3), dict(dropout=0.3))):
+        run(net, sample, epochs=1, train_size=500, seed=7, **config)
+    assert np.array_equal(nets[0].parameters, nets[1].parameters)
+    assert np.array_equal(nets[2].parameters, nets[3].parameters)
+    assert not np.array_equal(nets[0].parameters, nets[2].parameters)
+
+
+def test_dropout_training_still_learns_and_thins_the_hidden_layers(sample):
+    from digitlab.core.training import dropout_masks
+
+    net = new_net(seed=1, sizes=(784, 64, 10), activation="relu", cost="cross_entropy")
+    records = run(net, sample, epochs=2, train_size=2000, learning_rate=0.1, dropout=0.5)
+    assert records[-1].kind == "finished"
+    assert [r.epoch_stats for r in records if r.kind == "epoch"][-1].val_accuracy > 0.8
+    masks = dropout_masks(net, 10, 0.5, np.random.default_rng(0))
+    assert len(masks) == 1 and masks[0].shape == (10, 64)
