@@ -1,0 +1,477 @@
+"""The mistakes lesson's view: where the network goes wrong, and on which digits.
+
+The session's network is evaluated (on a worker thread, through
+:class:`~digitlab.ui.lessons.runner.LessonRunner`) on the bundled sample's
+validation part, or on the official MNIST test set when it is on this
+machine. The maths is :mod:`digitlab.core.evaluation`, as for
+``digitlab evaluate --mistakes N``. The view shows:
+
+- the confusion matrix (row = true digit, column = answer), coloured by
+  count, right answers on the diagonal in their own colour; clicking a cell
+  shows its digits;
+- the most confidently wrong digits and the most ambiguous ones, in the
+  order :mod:`digitlab.core.evaluation` gives them.
+
+Clicking a digit puts it on the canvas side (``ModelSession.set_input``), so
+the output bars, the diagram and the neuron views show what the network
+makes of it. When the network changes, the shown evaluation is marked as
+stale and Evaluate runs it again: re-running on every training snapshot
+would make the galleries jump under the mouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digitlab.core import evaluation
+from digitlab.core.lessons.base import LessonCancelled
+from digitlab.ui.lessons.dream import image_pixmap
+from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.session import ModelSession, output_labels
+from digitlab.ui.style import ACCENT, REAL_COLOR
+
+#: Thumbnails in each of the two "worst" galleries.
+GALLERY_COUNT = 40
+#: Most digits shown for one cell (a diagonal cell of the test set holds ~1,000).
+CELL_LIMIT = 500
+#: Screen pixels per image pixel in the galleries: 56 px thumbnails.
+ZOOM = 2
+#: Confusion-matrix cell width in pixels: room for "1,135" in bold.
+CELL_WIDTH = 46
+#: Digits per forward pass, so Cancel is heard within milliseconds.
+CHUNK = 1000
+#: ``set_input`` source for a fed digit. "noise" is the one source the window
+#: treats as fed from outside (it clears the drawing and keeps showing the image).
+INPUT_SOURCE = "noise"
+DATA_SETS = (("sample", "Bundled sample, validation part (1,000 digits)"),
+             ("official", "Official MNIST test set (10,000 digits)"))
+EXPLANATION = (
+    "The network's answer for every test digit, counted: row = the true digit, column = what the network said; "
+    "the diagonal holds the right answers.\nMany mistakes are digits a person would hesitate over too, but some "
+    "are plain digits it gets wrong with high confidence: it learned pixels, not strokes."
+)
+HINT = (
+    "Try this: click the biggest off-diagonal cell, then a digit in it, and watch the output bars and the "
+    "second layer. Are the most confident mistakes badly written, or mislabelled?"
+)
+
+
+def make_view(session: ModelSession) -> "MistakesView":
+    """The registry's entry point: a mistakes view following ``session``."""
+    return MistakesView(session)
+
+
+def available_sets() -> list[tuple[str, str]]:
+    """``(key, title)`` of the sets to evaluate on: the sample's validation part, and
+    the official test set when it is on this machine."""
+    from digitlab import bench
+    from digitlab.core import datasets
+
+    choices = [DATA_SETS[0]]
+    if bench.official_test_dir() is not None or datasets.mnist_available():
+        choices.append(DATA_SETS[1])
+    return choices
+
+
+def load_set(key: str) -> tuple[np.ndarray, np.ndarray, str, int]:
+    """Images, labels, a description and the IDX position of the first digit of set ``key``."""
+    from digitlab import bench
+    from digitlab.core import datasets
+
+    if key == "sample":
+        split = datasets.load_sample()
+        return split.val_images, split.val_labels, "the bundled sample's validation part", len(split.train_labels)
+    if key == "official":
+        directory = bench.official_test_dir()
+        if directory is None:
+            directory = datasets.full_mnist_dir()
+        images, labels = datasets.load_test_set(directory)
+        return images, labels, "the official MNIST test set", 0
+    raise ValueError(f"no evaluation set {key!r}")
+
+
+@dataclass
+class MistakesConfig:
+    """What to evaluate: a network (a copy, the worker's own) on data set ``data``."""
+
+    network: object
+    data: str = "sample"
+
+
+@dataclass
+class MistakesResult:
+    """The evaluated set and the network's outputs on it."""
+
+    data: str
+    description: str
+    images: np.ndarray
+    first_index: int
+    evaluation: evaluation.Evaluation
+
+    def summary(self) -> str:
+        e = self.evaluation
+        return (f"On {self.description}: {e.correct:,} of {e.n:,} right ({e.accuracy:.1%}), "
+                f"{e.n - e.correct:,} mistakes.")
+
+
+def run(config: MistakesConfig, rng: np.random.Generator, progress=None, cancel=None) -> MistakesResult:
+    """Evaluate ``config.network`` on ``config.data`` (``rng`` unused: nothing here is random)."""
+    images, labels, description, first_index = load_set(config.data)
+    chunks = []
+    for start in range(0, len(images), CHUNK):
+        if cancel is not None and cancel():
+            raise LessonCancelled()
+        chunks.append(evaluation.network_outputs(config.network, images[start:start + CHUNK]))
+        if progress is not None:
+            progress(min(1.0, (start + CHUNK) / len(images)), "evaluating")
+    outputs = np.concatenate(chunks) if chunks else np.zeros((0, config.network.sizes[-1]))
+    return MistakesResult(config.data, description, images, first_index,
+                          evaluation.Evaluation(outputs, np.asarray(labels).astype(np.int64)))
+
+
+def _blend(base: QColor, color: QColor, amount: float) -> QColor:
+    return QColor.fromRgbF(*(b + (c - b) * amount for b, c in zip(base.getRgbF()[:3], color.getRgbF()[:3])))
+
+
+class ConfusionTable(QTableWidget):
+    """The confusion matrix as a grid of counts; right answers (the diagonal) in blue, mistakes in orange.
+
+    Signals
+    -------
+    cellChosen(int, int)
+        The (true digit, answer) of a clicked cell.
+    """
+
+    cellChosen = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        for header in (self.horizontalHeader(), self.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+            header.setDefaultSectionSize(CELL_WIDTH)
+        self.verticalHeader().setDefaultSectionSize(26)
+        self.setToolTip("Rows: the true digit. Columns: the network's answer. Click a cell to see its digits.")
+        self.cellClicked.connect(self.cellChosen)
+
+    def set_confusion(self, confusion: np.ndarray, labels: list[str]) -> None:
+        """Show ``confusion`` (rows: true digits, columns: one per output, named by ``labels``)."""
+        rows, columns = confusion.shape
+        self.setRowCount(rows)
+        self.setColumnCount(columns)
+        self.setVerticalHeaderLabels([f"true {label}" for label in labels[:rows]])
+        self.setHorizontalHeaderLabels([f"\u2192{label}" for label in labels[:columns]])
+        diagonal = np.eye(rows, columns, dtype=bool)
+        most_right = max(1, int(confusion[diagonal].max(initial=0)))
+        most_wrong = max(1, int(confusion[~diagonal].max(initial=0)))
+        base = self.palette().color(QPalette.ColorRole.Base)
+        text = self.palette().color(QPalette.ColorRole.Text)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        for row in range(rows):
+            for column in range(columns):
+                count = int(confusion[row, column])
+                item = QTableWidgetItem(str(count))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                right = bool(diagonal[row, column])
+                # A square root: one or two mistakes must still show against a cell of fifty.
+                amount = np.sqrt(count / (most_right if right else most_wrong)) if count else 0.0
+                item.setBackground(QBrush(_blend(base, QColor(REAL_COLOR if right else ACCENT), 0.9 * amount)))
+                item.setForeground(QBrush(QColor("white") if amount > 0.6 else text))
+                if right:
+                    item.setFont(bold)
+                what = "read right" if right else f"read as {labels[column]}"
+                item.setToolTip(f"{count} digit{'s' if count != 1 else ''} {labels[row]} {what}")
+                self.setItem(row, column, item)
+        self.setFixedSize(self.verticalHeader().sizeHint().width() + CELL_WIDTH * columns + 2 * self.frameWidth() + 2,
+                          self.horizontalHeader().sizeHint().height() + 26 * rows + 2 * self.frameWidth() + 2)
+
+
+class DigitGallery(QListWidget):
+    """Thumbnails of evaluated digits, each captioned "true -> answer, confidence".
+
+    Signals
+    -------
+    digitChosen(int)
+        The position (in the evaluated set) of a clicked digit.
+    """
+
+    digitChosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setIconSize(QSize(28 * ZOOM, 28 * ZOOM))
+        self.setGridSize(QSize(28 * ZOOM + 22, 28 * ZOOM + 40))
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setWordWrap(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.itemClicked.connect(lambda item: self.digitChosen.emit(int(item.data(Qt.ItemDataRole.UserRole))))
+        self._examples: list[evaluation.Mistake] = []
+
+    def set_examples(self, examples, images: np.ndarray, labels: list[str], first_index: int = 0) -> None:
+        """Show ``examples`` (:class:`digitlab.core.evaluation.Mistake`) in their order."""
+        self.clear()
+        self._examples = list(examples)
+        for example in self._examples:
+            item = QListWidgetItem(QIcon(image_pixmap(images[example.index] / 255.0, ZOOM)),
+                                   f"{labels[example.label]}\u2192{labels[example.predicted]}\n"
+                                   f"{example.confidence:.0%}")
+            item.setData(Qt.ItemDataRole.UserRole, example.index)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+            item.setToolTip(f"Digit #{first_index + example.index} of its IDX file: a {labels[example.label]}, "
+                            f"read as {labels[example.predicted]} (top output {example.confidence:.3f}, "
+                            f"{example.margin:.3f} above the next).\nClick to put it on the canvas side.")
+            self.addItem(item)
+
+    def examples(self) -> list:
+        """The shown examples, in order."""
+        return list(self._examples)
+
+
+class MistakesView(QWidget):
+    """Evaluate the session's network; its confusion matrix and its worst digits.
+
+    Signals
+    -------
+    evaluated(object)
+        A :class:`MistakesResult` after each evaluation (in the GUI thread).
+    """
+
+    evaluated = Signal(object)
+
+    def __init__(self, session: ModelSession, parent: QWidget | None = None, start: bool = True) -> None:
+        super().__init__(parent)
+        self.setToolTip("Where the network goes wrong, and on which digits.")
+        self._session = session
+        self._result: MistakesResult | None = None
+        self._stale = False
+        self._network_version = 0  # bumped on every change; a run of an older version ends stale
+        self._run_version = 0
+        self._cell: tuple[int, int] | None = None
+        self.runner = LessonRunner(self)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self._build()
+        session.networkChanged.connect(self._on_network_changed)
+        self._update_controls()
+        if start:
+            self.evaluate()  # quick (a tenth of a second for 10,000 digits) and off the GUI thread
+
+    # ------------------------------------------------------------------ build
+    def _build(self) -> None:
+        self._explanation = QLabel(EXPLANATION)
+        self._hint = QLabel(HINT)
+        self._hint.setStyleSheet("font-style: italic;")
+        self._summary = QLabel("Evaluating\u2026")
+        self._shown = QLabel("Click a digit to put it on the canvas side.")
+        for label in (self._explanation, self._hint, self._summary, self._shown):
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        self._data_combo = QComboBox()
+        for key, title in available_sets():
+            self._data_combo.addItem(title, key)
+        self._data_combo.setToolTip("The digits to evaluate on. None of them was trained on.")
+        self._data_label = QLabel("Evaluate on:")
+        for widget in (self._data_label, self._data_combo):
+            widget.setVisible(self._data_combo.count() > 1)  # no choice to offer without the test set
+        self._data_combo.currentIndexChanged.connect(self.evaluate)
+        self._evaluate_button = QPushButton("Evaluate")
+        self._evaluate_button.setToolTip("Run the network on every digit of the set and count its answers.")
+        self._evaluate_button.clicked.connect(self.evaluate)
+        self._cancel_button = QPushButton("Cancel")
+        self._cancel_button.clicked.connect(self.runner.cancel)
+        self._progress = QProgressBar()
+        self._progress.setRange(0, 1000)
+        self._progress.setTextVisible(False)
+        self._progress.setMaximumHeight(6)
+
+        self.table = ConfusionTable()
+        self.table.cellChosen.connect(self.show_cell)
+        self.cell_gallery = DigitGallery()
+        self.wrong_gallery = DigitGallery()
+        self.ambiguous_gallery = DigitGallery()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.wrong_gallery, "Most confidently wrong")
+        self.tabs.addTab(self.ambiguous_gallery, "Most ambiguous")
+        self.tabs.addTab(self.cell_gallery, "Chosen cell")
+        self.tabs.setTabToolTip(0, "Wrong answers with the highest top output, the surest first.")
+        self.tabs.setTabToolTip(1, "Right or wrong, the smallest gap between the top two outputs first.")
+        self.tabs.setTabToolTip(2, "The digits of the clicked confusion-matrix cell, the surest first.")
+        for gallery in (self.cell_gallery, self.wrong_gallery, self.ambiguous_gallery):
+            gallery.digitChosen.connect(self.show_digit)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self._data_label)
+        controls.addWidget(self._data_combo)
+        controls.addWidget(self._evaluate_button)
+        controls.addWidget(self._cancel_button)
+        controls.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Confusion matrix"))
+        left.addWidget(self.table)
+        left.addStretch(1)
+        body = QHBoxLayout()
+        body.addLayout(left)
+        body.addWidget(self.tabs, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self._explanation)
+        layout.addWidget(self._hint)
+        layout.addLayout(controls)
+        layout.addWidget(self._progress)
+        layout.addWidget(self._summary)
+        layout.addLayout(body, 1)
+        layout.addWidget(self._shown)
+
+    # ------------------------------------------------------------- public API
+    def result(self) -> MistakesResult | None:
+        return self._result
+
+    def is_stale(self) -> bool:
+        """True when the network changed since the shown evaluation."""
+        return self._stale
+
+    def is_running(self) -> bool:
+        return self.runner.is_running()
+
+    def data_choices(self) -> list[str]:
+        return [self._data_combo.itemData(i) for i in range(self._data_combo.count())]
+
+    def set_data(self, key: str) -> None:
+        """Choose the set to evaluate on, as the combo box would (it evaluates again)."""
+        index = self._data_combo.findData(key)
+        if index < 0:
+            raise ValueError(f"no evaluation set {key!r} here; choices: {self.data_choices()}")
+        self._data_combo.setCurrentIndex(index)
+
+    def summary_text(self) -> str:
+        return self._summary.text()
+
+    @Slot()
+    def evaluate(self) -> None:
+        """Evaluate the session's network on the chosen set, off the GUI thread; ``evaluated`` follows."""
+        config = MistakesConfig(self._session.network.copy(), self._data_combo.currentData() or "sample")
+        self.runner.shutdown()  # first: its "cancelled" must not overwrite the text below
+        self._run_version = self._network_version
+        self._summary.setText("Evaluating\u2026")
+        self._progress.setValue(0)
+        self.runner.start(run, config, seed=0)
+        self._update_controls()
+
+    @Slot(int, int)
+    def show_cell(self, label: int, predicted: int) -> None:
+        """Show every digit of cell (``label``, ``predicted``) (at most CELL_LIMIT) in the cell gallery."""
+        if self._result is None:
+            return
+        self._cell = (label, predicted)
+        self.table.setCurrentCell(label, predicted)
+        examples = self._result.evaluation.cell_examples(label, predicted)
+        names = output_labels(self._result.evaluation.outputs.shape[1])
+        self.cell_gallery.set_examples(examples[:CELL_LIMIT], self._result.images, names, self._result.first_index)
+        what = "read right" if label == predicted else f"read as {names[predicted]}"
+        more = f", the {CELL_LIMIT} surest shown" if len(examples) > CELL_LIMIT else ""
+        self.tabs.setTabText(2, f"{names[label]} {what} ({len(examples)}{more})")
+        self.tabs.setCurrentWidget(self.cell_gallery)
+
+    @Slot(int)
+    def show_digit(self, index: int) -> np.ndarray:
+        """Put digit ``index`` of the evaluated set on the canvas side; returns the fed image."""
+        result = self._result
+        image = result.images[index].astype(np.float32) / np.float32(255)
+        self._session.set_input(image, INPUT_SOURCE)
+        label = int(result.evaluation.labels[index])
+        predicted = int(evaluation.predictions(result.evaluation.outputs[index:index + 1])[0])
+        names = output_labels(result.evaluation.outputs.shape[1])
+        self._shown.setText(f"On the canvas side: digit #{result.first_index + index} of {result.description}, "
+                            f"a {names[label]} the network reads as {names[predicted]}.")
+        return image
+
+    def shutdown(self) -> None:
+        """Stop evaluating and wait for the worker thread."""
+        self.runner.shutdown()
+
+    # --------------------------------------------------------------- internals
+    @Slot()
+    def _on_network_changed(self) -> None:
+        self._network_version += 1
+        if self._result is not None and not self._stale:
+            self._stale = True
+            self._summary.setText(self._result.summary() + " (The network has changed since: press Evaluate.)")
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, _message: str) -> None:
+        self._progress.setValue(int(round(fraction * 1000)))
+
+    @Slot(object)
+    def _on_finished(self, result: MistakesResult) -> None:
+        self._show(result)
+        self._update_controls()
+        self.evaluated.emit(result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._summary.setText(f"Evaluating failed: {message}")
+        self._update_controls()
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._summary.setText("Evaluating cancelled.")
+        self._update_controls()
+
+    def _show(self, result: MistakesResult) -> None:
+        self._result = result
+        self._progress.setValue(1000)
+        e = result.evaluation
+        names = output_labels(e.outputs.shape[1])
+        confusion = e.confusion_matrix()
+        # Labels are digits only: an 11th "none" output gets a column, never a row.
+        self.table.set_confusion(confusion[:min(10, len(confusion))], names)
+        self.wrong_gallery.set_examples(e.confidently_wrong(GALLERY_COUNT), result.images, names, result.first_index)
+        self.ambiguous_gallery.set_examples(e.most_ambiguous(GALLERY_COUNT), result.images, names,
+                                            result.first_index)
+        self.cell_gallery.set_examples([], result.images, names)
+        self.tabs.setTabText(2, "Chosen cell")
+        if self.tabs.currentWidget() is self.cell_gallery:
+            self.tabs.setCurrentWidget(self.wrong_gallery)
+        self._stale = self._run_version != self._network_version
+        text = result.summary()
+        self._summary.setText(text + (" (The network has changed since: press Evaluate.)" if self._stale else ""))
+
+    def _update_controls(self) -> None:
+        running = self.runner.is_running()
+        self._evaluate_button.setEnabled(not running)
+        self._cancel_button.setEnabled(running)
+
+
+__all__ = ["EXPLANATION", "HINT", "ConfusionTable", "DigitGallery", "MistakesConfig", "MistakesResult",
+           "MistakesView", "available_sets", "load_set", "make_view", "run"]
