@@ -56,6 +56,7 @@ LESSONS: tuple[LessonView, ...] = (
     LessonView("noise", "Noise test", _view_of("noise"), open_at_start=True),
     LessonView("descent", "Gradient descent in 1-D and 2-D", _view_of("descent")),
     LessonView("dream", "Dream a digit", _view_of("dream")),
+    LessonView("mistakes", "Its mistakes", _view_of("mistakes")),
     LessonView("memorise", "Memorising random labels", _view_of("memorise")),
     LessonView("minima", "Many minima", _view_of("minima")),
 )
