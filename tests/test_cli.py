@@ -141,6 +141,8 @@ def test_missing_std_streams_are_replaced(capsys, monkeypatch):
         (["train", "--lr", "-1"], ["--lr"]),
         (["train", "--lr", "nan"], ["--lr"]),
         (["train", "--momentum", "1"], ["--momentum"]),
+        (["train", "--dropout", "1"], ["--dropout", "[0, 1)"]),
+        (["train", "--dropout", "-0.1"], ["--dropout"]),
         (["train", "--layers", "784,16,9"], ["--layers", "output layer must have 10"]),
         (["train", "--layers", "784,x,10"], ["--layers", "whole numbers"]),
         (["train", "--activation", "softplus"], ["--activation"]),
@@ -407,6 +409,18 @@ def test_train_is_repeatable_and_text_output(capsys, tmp_path):
     assert (a.activation, a.cost) == ("relu", "cross_entropy")
     assert meta["hyperparameters"]["momentum"] == 0.5
     np.testing.assert_array_equal(a.parameters, b.parameters)
+
+
+def test_train_with_dropout_is_seeded_and_kept_in_the_metadata(capsys, tmp_path):
+    args = ["train", "--train-size", "300", "--epochs", "1", "--layers", "784,20,10", "--seed", "2"]
+    paths = [tmp_path / name for name in ("a.npz", "b.npz", "plain.npz")]
+    for path, extra in zip(paths, (["--dropout", "0.3"], ["--dropout", "0.3"], [])):
+        status, _, err = run(capsys, *args, *extra, "--out", str(path))
+        assert status == 0, err
+    (a, meta), (b, _), (plain, plain_meta) = (load_model(p) for p in paths)
+    assert meta["hyperparameters"]["dropout"] == 0.3 and plain_meta["hyperparameters"]["dropout"] == 0.0
+    np.testing.assert_array_equal(a.parameters, b.parameters)
+    assert not np.array_equal(a.parameters, plain.parameters)
 
 
 def test_train_divergence_saves_nothing(capsys, tmp_path):

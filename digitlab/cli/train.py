@@ -55,6 +55,9 @@ def add_parser(commands) -> None:
                          help="momentum in [0, 1) (default: 0)")
     command.add_argument("--weight-decay", type=number(0), default=0.0, metavar="L2",
                          help="L2 weight decay (default: 0)")
+    command.add_argument("--dropout", type=number(0, 1), default=0.0, metavar="P",
+                         help="silence each hidden neuron with chance P in every training step, in [0, 1) "
+                         "(inverted dropout; prediction uses all neurons; default: 0)")
     command.add_argument("--seed", type=whole_number(0), default=0, metavar="N",
                          help="seed of the initial weights and the example order (default: 0)")
     command.add_argument("--train-size", type=whole_number(1), metavar="N",
@@ -93,6 +96,7 @@ def run(args) -> int:
         learning_rate=learning_rate, batch_size=args.batch_size, epochs=args.epochs,
         momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
         train_size=args.train_size, shuffle_labels=args.shuffle_labels, augment=args.augment,
+        dropout=args.dropout,
     )
     config.validate()
     if args.out and not Path(args.out).resolve().parent.is_dir():

@@ -114,6 +114,7 @@ def test_a_run_locks_what_it_cannot_change(form):
     assert not form.cost_combo.isEnabled() and not form.batch_spin.isEnabled()
     assert form.learning_rate_spin.isEnabled() and form.momentum_spin.isEnabled()
     assert form.weight_decay_spin.isEnabled()
+    assert not form.dropout_spin.isEnabled()  # the loop takes no dropout change mid-run
     form.set_running(False)
     assert form.hidden_edit.isEnabled() and form.outputs_combo.isEnabled()
 
@@ -125,8 +126,10 @@ def test_config_dict_round_trip_from_strings(qtbot, form):
     form.learning_rate_spin.setValue(0.75)
     form.seed_spin.setValue(42)
     form.augment_check.setChecked(True)
+    form.dropout_spin.setValue(0.25)
     saved = form.config_dict()
-    assert saved["outputs"] == 11
+    assert saved["outputs"] == 11 and saved["dropout"] == 0.25
+    assert form.training_config().dropout == 0.25
 
     other = HyperparameterForm()
     qtbot.addWidget(other)

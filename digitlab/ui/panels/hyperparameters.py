@@ -174,6 +174,13 @@ class HyperparameterForm(QGroupBox):
         self.weight_decay_spin.setToolTip("L2 regularisation (weight decay): pulls every weight a little towards 0\n"
                                           "each step. Can be changed during a run.")
 
+        self.dropout_spin = QDoubleSpinBox()
+        self.dropout_spin.setRange(0.0, 0.9)
+        self.dropout_spin.setDecimals(2)
+        self.dropout_spin.setSingleStep(0.05)
+        self.dropout_spin.setToolTip("Dropout: the chance that each hidden neuron is silenced in a training step\n"
+                                     "(0 = off). Prediction always uses every neuron.")
+
         self.data_combo = QComboBox()
         self.data_combo.setToolTip(
             "Training data: the bundled 10,000 MNIST digits (9,000 to train, 1,000 to validate),\n"
@@ -206,7 +213,7 @@ class HyperparameterForm(QGroupBox):
         self.run_fixed_widgets = (
             self.hidden_edit, self.outputs_combo, self.activation_combo, self.cost_combo, self.seed_spin,
             self.batch_spin, self.epochs_spin, self.data_combo, self.train_size_spin,
-            self.shuffle_labels_check, self.augment_check,
+            self.shuffle_labels_check, self.augment_check, self.dropout_spin,
         )
 
     def _build_layout(self) -> None:
@@ -220,9 +227,12 @@ class HyperparameterForm(QGroupBox):
             ("Momentum", self.momentum_spin, "Batch size", self.batch_spin),
             ("L2 decay", self.weight_decay_spin, "Epochs", self.epochs_spin),
             ("Train size", self.train_size_spin, "Data", self.data_combo),
+            ("Dropout", self.dropout_spin, None, None),
         ]
         for row, (label_a, widget_a, label_b, widget_b) in enumerate(rows):
             for col, (label, widget) in enumerate(((label_a, widget_a), (label_b, widget_b))):
+                if widget is None:
+                    continue
                 caption = QLabel(label)
                 caption.setBuddy(widget)
                 caption.setToolTip(widget.toolTip())
@@ -285,6 +295,7 @@ class HyperparameterForm(QGroupBox):
             train_size=self.train_size_spin.value() or None,
             shuffle_labels=self.shuffle_labels_check.isChecked(),
             augment=self.augment_check.isChecked(),
+            dropout=self.dropout_spin.value(),
         )
 
     def live_hyperparameters(self) -> dict[str, float]:
@@ -333,6 +344,7 @@ class HyperparameterForm(QGroupBox):
             "train_size": self.train_size_spin.value(),
             "shuffle_labels": self.shuffle_labels_check.isChecked(),
             "augment": self.augment_check.isChecked(),
+            "dropout": self.dropout_spin.value(),
             "continue_training": self.continue_check.isChecked(),
         }
 
@@ -359,6 +371,7 @@ class HyperparameterForm(QGroupBox):
             "weight_decay": (self.weight_decay_spin, float),
             "seed": (self.seed_spin, int),
             "train_size": (self.train_size_spin, int),
+            "dropout": (self.dropout_spin, float),
         }
         for key, (spin, kind) in spins.items():
             if key in values:
