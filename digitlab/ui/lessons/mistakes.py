@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPalette
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,6 +38,8 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -62,9 +64,10 @@ ZOOM = 2
 CELL_WIDTH = 46
 #: Digits per forward pass, so Cancel is heard within milliseconds.
 CHUNK = 1000
-#: ``set_input`` source for a fed digit. "noise" is the one source the window
-#: treats as fed from outside (it clears the drawing and keeps showing the image).
-INPUT_SOURCE = "noise"
+#: ``set_input`` source of a digit fed from here: not a canvas source
+#: (digitlab.ui.input_feed.CANVAS_SOURCES), so the window clears the drawing
+#: and keeps showing the digit, as for noise and dreams.
+INPUT_SOURCE = "mistakes"
 DATA_SETS = (("sample", "Bundled sample, validation part (1,000 digits)"),
              ("official", "Official MNIST test set (10,000 digits)"))
 EXPLANATION = (
@@ -155,6 +158,20 @@ def _blend(base: QColor, color: QColor, amount: float) -> QColor:
     return QColor.fromRgbF(*(b + (c - b) * amount for b, c in zip(base.getRgbF()[:3], color.getRgbF()[:3])))
 
 
+class _OutlineSelection(QStyledItemDelegate):
+    """Marks the chosen cell with a frame: the usual selection fill would hide its colour."""
+
+    def paint(self, painter, option, index) -> None:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        option.state &= ~QStyle.StateFlag.State_Selected
+        super().paint(painter, option, index)
+        if selected:
+            painter.save()
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Text), 3))
+            painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
+            painter.restore()
+
+
 class ConfusionTable(QTableWidget):
     """The confusion matrix as a grid of counts; right answers (the diagonal) in blue, mistakes in orange.
 
@@ -170,6 +187,7 @@ class ConfusionTable(QTableWidget):
         super().__init__(parent)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setItemDelegate(_OutlineSelection(self))
         for header in (self.horizontalHeader(), self.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
             header.setDefaultSectionSize(CELL_WIDTH)
