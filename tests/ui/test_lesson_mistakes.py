@@ -210,3 +210,15 @@ def test_in_the_window_a_digit_replaces_the_drawing(qtbot, open_window):
     np.testing.assert_allclose(window.preview.image(), expected, atol=1e-7)
     assert window.canvas.is_empty()  # the drawing made way for the digit
     assert window.chart.winner() == int(np.argmax(window.session.network.predict(expected.reshape(-1))))
+
+
+def test_a_none_output_gets_a_column_not_a_row(qtbot):
+    session = ModelSession(Network.create((784, 16, 11), rng=np.random.default_rng(4)), "eleven")
+    widget = MistakesView(session, start=False)
+    qtbot.addWidget(widget)
+    result = evaluated(qtbot, widget, widget.evaluate)
+    assert (widget.table.rowCount(), widget.table.columnCount()) == (10, 11)
+    assert widget.table.horizontalHeaderItem(10).text() == "\u2192none"
+    assert table_counts(widget).sum() == result.evaluation.n == 1000
+    np.testing.assert_array_equal(table_counts(widget), result.evaluation.confusion_matrix()[:10])
+    widget.shutdown()

@@ -56,8 +56,6 @@ from digitlab.ui.style import ACCENT, REAL_COLOR
 
 #: Thumbnails in each of the two "worst" galleries.
 GALLERY_COUNT = 40
-#: Most digits shown for one cell (a diagonal cell of the test set holds ~1,000).
-CELL_LIMIT = 500
 #: Screen pixels per image pixel in the galleries: 56 px thumbnails.
 ZOOM = 2
 #: Confusion-matrix cell width in pixels: room for "1,135" in bold.
@@ -408,17 +406,20 @@ class MistakesView(QWidget):
 
     @Slot(int, int)
     def show_cell(self, label: int, predicted: int) -> None:
-        """Show every digit of cell (``label``, ``predicted``) (at most CELL_LIMIT) in the cell gallery."""
+        """Show every digit of cell (``label``, ``predicted``) in the cell gallery, the surest first.
+
+        All of them: the largest cell of the official test set (1,118 right 1s)
+        takes about 0.1 s to fill.
+        """
         if self._result is None:
             return
         self._cell = (label, predicted)
         self.table.setCurrentCell(label, predicted)
         examples = self._result.evaluation.cell_examples(label, predicted)
         names = output_labels(self._result.evaluation.outputs.shape[1])
-        self.cell_gallery.set_examples(examples[:CELL_LIMIT], self._result.images, names, self._result.first_index)
+        self.cell_gallery.set_examples(examples, self._result.images, names, self._result.first_index)
         what = "read right" if label == predicted else f"read as {names[predicted]}"
-        more = f", the {CELL_LIMIT} surest shown" if len(examples) > CELL_LIMIT else ""
-        self.tabs.setTabText(2, f"{names[label]} {what} ({len(examples)}{more})")
+        self.tabs.setTabText(2, f"{names[label]} {what} ({len(examples)})")
         self.tabs.setCurrentWidget(self.cell_gallery)
 
     @Slot(int)
