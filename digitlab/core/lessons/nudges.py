@@ -262,6 +262,11 @@ class Stepper:
         return self._networks[-1]
 
     @property
+    def previous(self):
+        """The network before the last step, or None before the first one."""
+        return self._networks[-2] if len(self._networks) > 1 else None
+
+    @property
     def steps(self) -> int:
         """Steps taken and not undone."""
         return len(self._networks) - 1
