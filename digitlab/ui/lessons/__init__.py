@@ -59,6 +59,7 @@ LESSONS: tuple[LessonView, ...] = (
     LessonView("mistakes", "Its mistakes", _view_of("mistakes")),
     LessonView("memorise", "Memorising random labels", _view_of("memorise")),
     LessonView("minima", "Many minima", _view_of("minima")),
+    LessonView("nudges", "One example's nudges", _view_of("nudges")),
     LessonView("landscape", "The cost landscape", _view_of("landscape")),
 )
 
