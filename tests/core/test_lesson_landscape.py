@@ -202,3 +202,30 @@ def test_the_command_prints_the_json_on_its_last_line(capsys):
     data = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert set(data) == KEYS and data["grid"] == 5 and data["span"] == 0.3
     assert data["center_cost"] <= 1.01 * data["min_cost"]
+
+
+def test_aligning_a_shuffled_copy_gives_back_the_same_weights():
+    a = Network.create((784, 8, 6, 10), rng=np.random.default_rng(9))
+    rng = np.random.default_rng(10)
+    first, second = rng.permutation(8), rng.permutation(6)
+    weights = [a.weights[0][first], a.weights[1][second][:, first], a.weights[2][:, second]]
+    biases = [a.biases[0][first], a.biases[1][second], a.biases[2]]
+    shuffled = a.copy()
+    shuffled.set_parameters(weights, biases)
+    assert not np.allclose(shuffled.parameters, a.parameters)
+    x = np.random.default_rng(11).random((5, 784)).astype(np.float32)
+    np.testing.assert_allclose(shuffled.predict(x), a.predict(x), rtol=1e-5)  # the same function
+    aligned = landscape.align_neurons(a, shuffled)
+    np.testing.assert_array_equal(aligned.parameters, a.parameters)
+    np.testing.assert_array_equal(shuffled.weights[0], weights[0])  # the original is left alone
+
+
+def test_matched_neurons_lower_the_barrier(sample, shipped):
+    config = dataclasses.replace(landscape.Config.quick(), network=shipped, data=sample, grid=3, epochs=3)
+    r = landscape.run(config, np.random.default_rng(2))
+    assert r.aligned_costs.shape == r.line_costs.shape
+    assert r.aligned_costs[np.argmin(np.abs(r.line_t))] == pytest.approx(r.line_costs[np.argmin(np.abs(r.line_t))])
+    # At t = 1 the matched network computes what B does: the same cost.
+    one = int(np.argmin(np.abs(r.line_t - 1)))
+    assert r.aligned_costs[one] == pytest.approx(r.line_costs[one], rel=1e-4)
+    assert r.aligned_barrier < 0.5 * r.barrier

@@ -2,64 +2,53 @@
 
 The claim
 ---------
-3Blue1Brown's video calls the cost "a function of all 13,002 weights and
-biases", which no one can picture. A slice of it can be pictured: pick two
-directions in weight space and draw the cost on the plane through the current
-weights (Li et al. 2018, *Visualizing the Loss Landscape of Neural Nets*,
-arXiv 1712.09913). For the trained network the current weights lie at the
-bottom of a valley: the centre of the slice is its lowest point and the cost
-rises towards every edge. Two networks trained from different seeds each sit
-in their own valley; the straight line between them usually climbs over a
-ridge (a barrier), partly because their hidden neurons come in a different
-order.
+The video's cost is "a function of all 13,002 weights and biases", which no
+one can picture; a slice of it can be (Li et al. 2018, *Visualizing the Loss
+Landscape of Neural Nets*, arXiv 1712.09913). The trained weights sit at the
+bottom of a valley: the slice's centre is its lowest point and the cost rises
+towards every edge. Two seeds end in two valleys with a ridge (a barrier)
+between them on the straight line, mostly because their hidden neurons come
+in a different order: reordered to match, the ridge shrinks several times.
 
 What is measured
 ----------------
-``cost(a, b) = C(w + a*d1 + b*d2)`` on a ``grid x grid`` lattice of
-``a, b`` in ``[-span, span]``, where C is the network's own cost
-(:meth:`Network.cost_value`: half the squared error summed over the outputs,
-averaged over the digits, for the video's sigmoid network; cross-entropy for
-a softmax one). Every grid point is one batched forward pass over a fixed
-evaluation subset: the first ``n_examples`` (1,000) digits of the bundled
-sample's **validation** part (digits the shipped model never trained on;
-``part="train"`` takes the first digits of the training part instead).
+``C(w + a*d1 + b*d2)`` on a ``grid x grid`` lattice of ``a, b`` in
+``[-span, span]``; C is the network's own cost (:meth:`Network.cost_value`:
+half the squared error summed over the outputs, averaged over the digits,
+for the sigmoid network; cross-entropy for softmax). Each grid point is one
+batched forward pass, through the flat parameter buffer, over a fixed subset:
+the first ``n_examples`` (1,000) digits of the bundled sample's **validation**
+part, never trained on (``part="train"``: the training part's first digits).
 
-Directions (``directions``):
+- ``"random"`` directions are filter-normalised (Li et al.): a normal random
+  direction per weight matrix, each row (one neuron's incoming weights)
+  rescaled to the length of that row of the weights, so a step of 1 moves
+  every neuron by as much as its own weights. The biases' parts are zero, as
+  in Li et al. ``span`` is in these units.
+- ``"trajectory"``: a fresh network of the model's architecture is trained
+  with the video recipe (mini-batches of 10, rate 3.0 for the squared error,
+  0.2 for cross-entropy) for ``epochs`` epochs on the training part, with a
+  snapshot at the start and after each epoch. The centre is its final
+  weights (the model's own path was not kept), the directions the first two
+  principal components of the snapshots minus the final weights (unit
+  vectors over all parameters), and the path is drawn on the plane. ``span``
+  is a Euclidean length, by default the path's extent with a margin.
 
-- ``"random"``: filter-normalised random directions (Li et al.). A normal
-  random direction is drawn for every weight matrix, then each row (one
-  neuron's incoming weights) is rescaled to the length of the same row of
-  the network's weights. A step of 1 along it therefore changes every neuron
-  by as much as its own weights, whatever their scale, so slices of
-  different networks are comparable. The biases' parts of both directions are
-  zero, as in Li et al. (they add little and have no row to normalise by).
-  ``span`` is in these units.
-- ``"trajectory"``: the plane of a training path. A fresh network of the
-  model's architecture is trained with the video recipe (mini-batches of 10,
-  rate 3.0 for the squared error, 0.2 for cross-entropy) for ``epochs`` epochs
-  on the bundled training part, keeping a snapshot of all its parameters at
-  the start and after every epoch. The centre is its final weights (not the
-  model's: the model's own path is not kept), the directions are the first
-  two principal components of the snapshots minus the final weights (unit
-  vectors over all weights and biases), and the path is drawn projected on
-  the plane. ``span`` is then a plain Euclidean length; by default it covers
-  the path with a margin.
+The 1-D line: two fresh networks of that recipe from two seeds, the cost on
+``(1 - t) * w_A + t * w_B`` for t in [-0.25, 1.25], and again with B's
+neurons reordered to match A's (:func:`align_neurons`). ``barrier``: the
+line's largest rise above the chord joining its ends at t = 0 and 1.
 
-The 1-D line (:func:`line_between`): two fresh networks trained with the
-same recipe from two seeds, and the cost along ``(1 - t) * w_A + t * w_B``
-for ``t`` in [-0.25, 1.25]. ``barrier`` is how far the line rises above the
-straight line joining its two ends.
-
-Measured here (2 cores, BLAS on one thread): a 21x21 grid on 1,000 digits
-takes about 0.3 s. For the shipped model with seed 0 the centre is the
-slice's minimum and the border's mean cost is several times the centre's
-(about 4 to 8 times over 20 seeds at ``span`` 0.5). Why 0.5: at 0.25 the
-border is only about 2.5 times the centre; from 0.5 on the grid is wide
-enough to show the valley's walls and still fine enough (a step of 0.05) to
-show its floor. On the training digits the centre is not quite the lowest
-point (up to 2-3% lower a step away): the shipped model was trained with
-weight decay, which holds the weights a little short of the training cost's
-own minimum.
+Measured here (BLAS on one thread): a 21x21 grid on 1,000 digits takes 0.2-0.3 s,
+the whole run with the two 8-epoch trainings under 2 s. Shipped model, seed 0:
+the centre is the minimum, the border's mean 6.9 times the centre. Over 20
+seeds at ``span`` 0.5 the border is 4 to 8 times the centre, and a point a
+step away is at most 1.6% lower. Why 0.5: at 0.25 the border is only ~2.5 times
+the centre; 0.5 shows the valley's walls with a step (0.05) fine enough for its
+floor. On the training digits the centre is up to 2-3% above the lowest point:
+the model was trained with weight decay, which holds the weights a little short
+of the training cost's own minimum. The line's barrier, 4 seeds: 0.30-0.36
+straight, 0.05-0.11 with the neurons matched.
 """
 
 from __future__ import annotations
@@ -106,23 +95,16 @@ class LandscapeConfig:
     network : Network, optional
         The model whose cost is sliced; None means the shipped model.
     grid : int
-        Points per side of the square grid (odd, so the centre is on it).
+        Points per side, odd (the current weights are the centre).
     span : float, optional
-        The grid covers ``[-span, span]`` along both directions; None for the
-        default (0.5 for random directions, the path's extent for trajectory).
+        The grid covers ``[-span, span]`` both ways; None: 0.5 (random), the path's extent (trajectory).
     directions : {"random", "trajectory"}
     n_examples : int
-        Size of the fixed evaluation subset (the first digits of ``part``).
-    part : {"val", "train"}
-        Which part of the bundled sample the subset comes from.
-    epochs : int
-        Epochs of each fresh training run (the trajectory and the two line ends).
-    train_size : int, optional
-        Train those runs on only the first this-many training digits; None for all 9,000.
-    line : bool
-        Also train two networks and compute the 1-D line between them.
-    line_points : int
-        Points along that line.
+        The evaluation subset: the first this-many digits of ``part`` ("val" or "train").
+    epochs, train_size : int
+        Epochs of each fresh training run, on the first ``train_size`` training digits (None: all).
+    line, line_points : bool, int
+        Also train two networks and compute the 1-D line between them, at this many points.
     data : DataSplit, optional
         Digits to use; None means the bundled sample.
     """
@@ -154,13 +136,12 @@ def check_config(config: LandscapeConfig) -> None:
     whole(config.grid, 3, MAX_GRID, "the grid size")
     if config.grid % 2 == 0:
         raise ValueError(f"the grid size must be odd, so the current weights are its centre; got {config.grid}")
-    if config.span is not None and not (isinstance(config.span, (int, float)) and math.isfinite(config.span)
-                                        and config.span > 0):
+    span = config.span
+    if span is not None and not (isinstance(span, (int, float)) and math.isfinite(span) and span > 0):
         raise ValueError(f"the span must be a positive number, got {config.span!r}")
-    if config.directions not in DIRECTIONS:
-        raise ValueError(f"directions must be one of {', '.join(DIRECTIONS)}, got {config.directions!r}")
-    if config.part not in PARTS:
-        raise ValueError(f"part must be one of {', '.join(PARTS)}, got {config.part!r}")
+    for name, value, choices in (("directions", config.directions, DIRECTIONS), ("part", config.part, PARTS)):
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     whole(config.n_examples, 1, 1_000_000, "the number of examples")
     whole(config.epochs, 1, 1000, "the number of epochs")
     whole(config.line_points, 3, 1001, "the number of line points")
@@ -174,22 +155,16 @@ class LandscapeResult:
 
     Attributes
     ----------
-    grid : int
-    span : float
-    directions : str
-    n_examples : int
-    part : str
+    grid, span, directions, n_examples, part
+        As run (``span`` the one used).
     coords : numpy.ndarray
-        The grid's ``grid`` coordinates along each direction, ``-span`` to ``span``.
+        The ``grid`` coordinates along each direction, ``-span`` to ``span``.
     costs : numpy.ndarray
-        ``(grid, grid)``; ``costs[i, j]`` is the cost at ``a = coords[j]``
-        (first direction, across) and ``b = coords[i]`` (second, up).
-    path : numpy.ndarray or None
-        Trajectory mode: ``(snapshots, 2)``, the path's coordinates in the plane.
-    explained : numpy.ndarray or None
-        Trajectory mode: share of the path's variance along each of the two directions.
-    line_t, line_costs : numpy.ndarray or None
-        The 1-D line: positions ``t`` (0 = network A, 1 = network B) and costs.
+        ``(grid, grid)``; ``costs[i, j]`` is the cost at ``a = coords[j]`` (across), ``b = coords[i]`` (up).
+    path, explained : numpy.ndarray or None
+        Trajectory mode: the path's ``(snapshots, 2)`` coordinates, and its variance's share per direction.
+    line_t, line_costs, aligned_costs : numpy.ndarray or None
+        The 1-D line's ``t`` (0: network A, 1: network B), its costs, and those with B's neurons matched to A's.
     seconds : float
         Time spent on the grid alone.
     """
@@ -205,6 +180,7 @@ class LandscapeResult:
     explained: Optional[np.ndarray] = None
     line_t: Optional[np.ndarray] = None
     line_costs: Optional[np.ndarray] = None
+    aligned_costs: Optional[np.ndarray] = None
     seconds: float = 0.0
 
     @property
@@ -226,26 +202,18 @@ class LandscapeResult:
     @property
     def barrier(self) -> Optional[float]:
         """Highest rise of the line, for t in [0, 1], above the straight line joining its ends."""
-        if self.line_t is None:
-            return None
-        inside = (self.line_t >= 0) & (self.line_t <= 1)
-        t, c = self.line_t[inside], self.line_costs[inside]
-        ends = np.interp(t, [t[0], t[-1]], [c[0], c[-1]])
-        return float(np.max(c - ends))
+        return None if self.line_t is None else _rise(self.line_t, self.line_costs)
+
+    @property
+    def aligned_barrier(self) -> Optional[float]:
+        """The same for the line to network B with its neurons matched to A's."""
+        return None if self.aligned_costs is None else _rise(self.line_t, self.aligned_costs)
 
     def to_json(self) -> dict:
         """The issue's keys, exactly."""
-        return {
-            "lesson": NAME,
-            "grid": int(self.grid),
-            "span": float(self.span),
-            "directions": self.directions,
-            "n_examples": int(self.n_examples),
-            "center_cost": self.center_cost,
-            "min_cost": self.min_cost,
-            "edge_cost_mean": self.edge_cost_mean,
-            "costs": self.costs.tolist(),
-        }
+        return {"lesson": NAME, "grid": int(self.grid), "span": float(self.span), "directions": self.directions,
+                "n_examples": int(self.n_examples), "center_cost": self.center_cost, "min_cost": self.min_cost,
+                "edge_cost_mean": self.edge_cost_mean, "costs": self.costs.tolist()}
 
     def summary(self) -> str:
         """A few plain sentences for learners."""
@@ -259,20 +227,17 @@ class LandscapeResult:
         if self.center_cost <= self.min_cost * 1.01:
             text += " The weights sit at the bottom of the valley."
         if self.barrier is not None:
-            text += (f" Between two networks trained from different seeds the cost rises by {self.barrier:.4f} "
-                     "above the straight line joining them" + (": a barrier separates their valleys."
-                                                               if self.barrier > 0.01 * self.line_costs.min()
-                                                               else ", so no barrier to speak of."))
+            text += (f" On the straight line between two networks trained from different seeds the cost rises "
+                     f"{self.barrier:.4f} above the line joining their costs"
+                     + (": a barrier separates their valleys." if self.barrier > 0.01 * self.line_costs.min()
+                        else ", so no barrier to speak of."))
+            text += (f" With the second network's neurons put in the first one's order (the same function) "
+                     f"it rises only {self.aligned_barrier:.4f}.")
         return text
 
 
 Config = LandscapeConfig
 Result = LandscapeResult
-
-
-# ---------------------------------------------------------------------------
-# The pieces
-# ---------------------------------------------------------------------------
 
 
 def evaluation_subset(data, n_examples: int, part: str, outputs: int = 10):
@@ -295,19 +260,10 @@ def cost_at(network, parameters: np.ndarray, inputs: np.ndarray, targets: np.nda
 
 
 def filter_normalised_direction(network, rng: np.random.Generator) -> np.ndarray:
-    """A random direction over the flat parameters, each weight row scaled to that row's norm.
+    """A random direction, shaped like ``network.parameters``, filter-normalised (Li et al. 2018).
 
-    Parameters
-    ----------
-    network : Network
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    numpy.ndarray
-        Shaped like ``network.parameters``. The part of weight matrix ``l``,
-        row ``j`` has the length of ``network.weights[l][j]``; the biases'
-        part is zero (Li et al. 2018).
+    The part of weight matrix ``l``, row ``j`` has the length of
+    ``network.weights[l][j]``; the biases' part is zero.
     """
     direction = np.zeros(network.parameters.shape, dtype=np.float64)
     offset = 0
@@ -323,19 +279,10 @@ def filter_normalised_direction(network, rng: np.random.Generator) -> np.ndarray
 def path_plane(snapshots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The plane of a path's first two principal components, through its last point.
 
-    Parameters
-    ----------
-    snapshots : numpy.ndarray
-        ``(k, P)``, k >= 3 flat parameter vectors in the order visited.
-
-    Returns
-    -------
-    d1, d2 : numpy.ndarray
-        Orthonormal directions, shape (P,).
-    coords : numpy.ndarray
-        ``(k, 2)``: each snapshot minus the last, projected on (d1, d2).
-    explained : numpy.ndarray
-        Share of ``sum ||snapshot - last||^2`` along d1 and d2.
+    ``snapshots`` is ``(k, P)``, k >= 3 flat parameter vectors in the order
+    visited. Returns orthonormal directions ``d1, d2`` (P,), the ``(k, 2)``
+    coordinates of each snapshot minus the last on them, and the share of
+    ``sum ||snapshot - last||^2`` along each.
     """
     snapshots = np.asarray(snapshots, dtype=np.float64)
     if snapshots.ndim != 2 or len(snapshots) < 3:
@@ -351,16 +298,11 @@ def path_plane(snapshots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def train_run(sizes, activation: str, cost: str, data, epochs: int, rng: np.random.Generator,
               train_size: Optional[int] = None, cancel=None, progress=None) -> tuple[object, np.ndarray]:
-    """Train a fresh network with the video recipe; return it and its flat parameters per epoch.
+    """A fresh network trained with the video recipe, and its flat parameters (float64) per epoch.
 
-    Mini-batches of 10 at :data:`digitlab.core.training.DEFAULT_LEARNING_RATES` for the cost,
-    on the first ``train_size`` training digits (all when None).
-
-    Returns
-    -------
-    network : Network
-    snapshots : numpy.ndarray
-        ``(epochs + 1, P)`` float64: the start, then after each epoch.
+    Mini-batches of 10 at :data:`digitlab.core.training.DEFAULT_LEARNING_RATES`, on the
+    first ``train_size`` training digits (all when None). The snapshots are
+    ``(epochs + 1, P)``: the start, then after each epoch.
     """
     from digitlab.core.datasets import one_hot, to_inputs
     from digitlab.core.network import Network
@@ -410,11 +352,7 @@ def line_between(network, a: np.ndarray, b: np.ndarray, inputs: np.ndarray, targ
                  points: int = DEFAULT_LINE_POINTS, t_range=LINE_RANGE, cancel=None) -> tuple[np.ndarray, np.ndarray]:
     """The cost along the straight line ``(1 - t) * a + t * b`` between two flat parameter vectors.
 
-    Returns
-    -------
-    t, costs : numpy.ndarray
-        ``points`` positions in ``t_range`` (0 and 1 among them when the
-        spacing allows) and the cost at each.
+    Returns ``t`` (``points`` positions in ``t_range``) and the cost at each.
     """
     t = np.linspace(t_range[0], t_range[1], points)
     costs = np.empty(points)
@@ -424,27 +362,39 @@ def line_between(network, a: np.ndarray, b: np.ndarray, inputs: np.ndarray, targ
     return t, costs
 
 
-# ---------------------------------------------------------------------------
-# The lesson
-# ---------------------------------------------------------------------------
+def align_neurons(reference, other):
+    """A copy of ``other`` with its hidden neurons reordered to match ``reference``'s.
+
+    Swapping two hidden neurons (rows in one layer, columns in the next)
+    changes nothing the network computes. Layer by layer, neurons are matched
+    one to one for the largest summed correlation of their incoming weights
+    and bias (:func:`minima.best_matching`); the copy computes what ``other`` does.
+    """
+    from digitlab.core.lessons.minima import best_matching
+
+    def standardised(w, b):
+        rows = np.hstack([w, b[:, None]]).astype(np.float64)
+        rows -= rows.mean(axis=1, keepdims=True)
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-300)
+
+    weights, biases = [w.copy() for w in other.weights], [b.copy() for b in other.biases]
+    for layer in range(len(weights) - 1):
+        score = standardised(reference.weights[layer], reference.biases[layer]) @ \
+            standardised(weights[layer], biases[layer]).T
+        order = best_matching(score)
+        weights[layer], biases[layer] = weights[layer][order], biases[layer][order]
+        weights[layer + 1] = weights[layer + 1][:, order]
+    aligned = other.copy()
+    aligned.set_parameters(weights, biases)
+    return aligned
 
 
 def run(config: LandscapeConfig, rng: np.random.Generator, progress=None, cancel=None) -> LandscapeResult:
     """Compute the slice (and the 1-D line) described by ``config``.
 
-    Parameters
-    ----------
-    config : LandscapeConfig
-    rng : numpy.random.Generator
-        Draws the random directions and seeds the training runs.
-    progress : callable, optional
-        ``progress(fraction, message)`` after every epoch and every grid row.
-    cancel : callable, optional
-        Polled before every epoch, grid row and line point.
-
-    Returns
-    -------
-    LandscapeResult
+    ``rng`` draws the random directions (first) and seeds the training runs.
+    ``progress(fraction, message)`` comes after every epoch and grid row;
+    ``cancel()`` is polled before each epoch, grid row and line point.
     """
     from digitlab.core.datasets import load_sample
 
@@ -461,8 +411,8 @@ def run(config: LandscapeConfig, rng: np.random.Generator, progress=None, cancel
         span = DEFAULT_SPAN if config.span is None else float(config.span)
     recipe = (network.sizes, network.activation, network.cost)
     # Share of the work per stage, so the bar moves evenly: training runs, then grid rows.
-    runs = (2 if config.line else 0) if config.directions == "random" else (2 if config.line else 1)
-    train_share = 0.6 * runs / 2 if runs else 0.0
+    runs = 2 if config.line else int(config.directions == "trajectory")
+    train_share = 0.3 * runs
     trained = []
     for index in range(runs):
         report(progress, train_share * index / runs, f"training network {index + 1} of {runs}")
@@ -484,16 +434,26 @@ def run(config: LandscapeConfig, rng: np.random.Generator, progress=None, cancel
                         lambda f: report(progress, train_share + (1 - train_share) * f * (0.95 if config.line else 1),
                                          f"grid row {round(f * config.grid)} of {config.grid}"))
     seconds = time.perf_counter() - started
-    line_t = line_costs = None
+    line_t = line_costs = aligned_costs = None
     if config.line:
-        line_t, line_costs = line_between(scratch, trained[0][1][-1], trained[1][1][-1], inputs, targets,
-                                          config.line_points, cancel=cancel)
+        (first, path_a), (second, _) = trained
+        line_t, line_costs = line_between(scratch, path_a[-1], second.parameters.astype(np.float64), inputs,
+                                          targets, config.line_points, cancel=cancel)
+        aligned = align_neurons(first, second).parameters.astype(np.float64)
+        _, aligned_costs = line_between(scratch, path_a[-1], aligned, inputs, targets, config.line_points,
+                                        cancel=cancel)
     report(progress, 1.0, "done")
     return LandscapeResult(
         grid=config.grid, span=span, directions=config.directions, n_examples=config.n_examples, part=config.part,
         coords=coords, costs=costs, path=path, explained=explained, line_t=line_t, line_costs=line_costs,
-        seconds=seconds,
+        aligned_costs=aligned_costs, seconds=seconds,
     )
+
+
+def _rise(t: np.ndarray, costs: np.ndarray) -> float:
+    inside = (t >= 0) & (t <= 1)
+    t, c = t[inside], costs[inside]
+    return float(np.max(c - np.interp(t, [t[0], t[-1]], [c[0], c[-1]])))
 
 
 def _shipped_network():
@@ -532,7 +492,8 @@ def figure(result: LandscapeResult) -> Figure:
                     image=Image(np.log10(result.costs), extent=(-s - step, s + step, -s - step, s + step),
                                 origin="lower"), equal_aspect=True)]
     if result.line_t is not None:
-        panels.append(Panel("From one trained network to another", xlabel="t (0: seed A, 1: seed B)",
-                            ylabel="cost", lines=[Line("cost along the line", result.line_t, result.line_costs)],
-                            vlines=[VLine(0.0, "A"), VLine(1.0, "B")]))
+        lines = [Line("cost along the line", result.line_t, result.line_costs),
+                 Line("B's neurons reordered to match A's", result.line_t, result.aligned_costs, dashed=True)]
+        panels.append(Panel("From one trained network to another", xlabel="t (0: seed A, 1: seed B)", ylabel="cost",
+                            lines=lines, vlines=[VLine(0.0, "A"), VLine(1.0, "B")]))
     return Figure(f"The cost around the weights ({result.directions} directions)", panels, notes=[result.summary()])
