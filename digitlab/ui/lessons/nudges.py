@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QRect, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDoubleSpinBox,
@@ -41,13 +41,13 @@ from digitlab.ui import style
 from digitlab.ui.session import ModelSession, output_labels
 
 EXPLANATION = (
-    "The nudges: for this one example the wanted outputs are 1 for your digit and 0 for the rest; the gap to what "
-    "the network gives says which outputs should go up and which down.\nBackprop turns those nudges into the "
-    "gradient; one step against it (red: that weight goes up, blue: down) lowers this example's cost."
+    "The nudges: the wanted outputs are 1 for your digit and 0 for the rest; each gap says which way an output "
+    "should move.\nBackprop turns them into a gradient for every weight; one step against it (red: that weight "
+    "up, blue: down) lowers this example's cost."
 )
 HINT = (
-    "Try this: draw a digit, choose a wrong label and press \u201cTake one step\u201d a few times until the network "
-    "reads your digit as that label; then Undo step by step. Each neuron's image is your drawing, scaled by how much that neuron should change."
+    "Try this: draw a digit, choose a wrong label and take steps until the network reads your digit as that "
+    "label; then Undo. Each neuron's image is your drawing, scaled by how much that neuron should change."
 )
 #: Bar offsets: wanted, before the last step, now.
 BAR_WIDTH = 0.27
@@ -140,7 +140,6 @@ class NudgesView(QWidget):
         self._outcome = QLabel()
         self._outcome.setWordWrap(True)
         self._outcome.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._outcome.setMinimumHeight(2 * self._outcome.fontMetrics().lineSpacing())
 
         self._outputs_plot = self._make_plot("output", "activation",
                                              "Grey: the wanted outputs. Light blue: before the last step. "
@@ -422,6 +421,7 @@ class NudgesView(QWidget):
         self._cost_label.setText(text)
         self._outcome.setText(lesson.step_outcome(before, now) if before is not None else
                               "The nudges: each output's gap to its wanted value. Take one step to act on them.")
+        self._fit_wrapped_labels()
 
         norms = now.grad_norm_by_layer
         self._norm_bars.setOpts(x=np.arange(1, len(norms) + 1, dtype=float), height=norms)
@@ -443,6 +443,22 @@ class NudgesView(QWidget):
         for plot in (self._outputs_plot, self._norms_plot):
             style.style_plot(plot, self.palette())
         self._gradient.setBackground(style.plot_background(self.palette()))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit_wrapped_labels()
+
+    def _fit_wrapped_labels(self) -> None:
+        """Give each wrapped label the height its text needs at its width (an Ignored width asks for one line)."""
+        # The labels span the view, less the layout's margins; their own width may not be laid out yet.
+        margins = self.layout().contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        if width <= 0:
+            return
+        for label in (self._explanation, self._hint, self._outcome):
+            # Measured from the font: QLabel.heightForWidth over-asks for text with line breaks.
+            box = label.fontMetrics().boundingRect(QRect(0, 0, width, 0), Qt.TextFlag.TextWordWrap, label.text())
+            label.setMinimumHeight(box.height() + 2)
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.type() == QEvent.Type.PaletteChange:
