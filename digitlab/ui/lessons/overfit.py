@@ -1,0 +1,344 @@
+"""The overfit lesson's view: a plain run and three cures, training and test accuracy live on one chart.
+
+The maths is :mod:`digitlab.core.lessons.overfit`, run on a worker thread
+through :class:`~digitlab.ui.lessons.runner.LessonRunner`. The lesson hands a
+snapshot of its history to ``on_epoch`` after every epoch, on the worker
+thread; the view keeps only the latest one (a reference swap under a lock)
+and draws it when the runner's throttled ``progress`` signal arrives in the
+GUI thread, so the worker never touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
+
+from digitlab.core.lessons import overfit as lesson
+from digitlab.core.lessons.figure import PALETTE
+from digitlab.ui import style
+from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.session import ModelSession
+
+#: One colour per run (colour-blind-safe palette); solid = training digits, dashed = test digits.
+COLORS = dict(zip(lesson.RUNS, PALETTE))
+PARTS = ("train", "test")
+
+EXPLANATION = (
+    "Overfitting is learning the training data \u201ctoo well\u201d: trained long on 1,000 digits, a network gets "
+    "every one of them right, yet new digits far less often.\n"
+    "The same run is repeated with each cure the book names \u2014 L2 weight decay, dropout and augmentation "
+    "\u2014 to see which one closes the gap."
+)
+HINT = (
+    "Try this: watch the solid lines reach 100% while the dashed ones (new digits) stall. Which dashed line "
+    "ends highest? Then train a wider network in the main window with Dropout set to see whether it helps there."
+)
+
+
+def make_view(session: ModelSession) -> "OverfitView":
+    """The registry's entry point: an overfit view (it trains its own networks, not the session's)."""
+    return OverfitView(session)
+
+
+class _Latest:
+    """The newest snapshot from the worker; set on its thread, taken in the GUI thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = None
+
+    def put(self, value) -> None:
+        with self._lock:
+            self._value = value
+
+    def take(self):
+        with self._lock:
+            value, self._value = self._value, None
+        return value
+
+
+class OverfitView(QWidget):
+    """Training and test accuracy per epoch of the plain, L2, dropout and augmentation runs, live.
+
+    Parameters
+    ----------
+    session : ModelSession
+        The window's session (unused: the lesson trains fresh networks).
+    quick : bool
+        Start with the quick run chosen.
+    rng : numpy.random.Generator, optional
+        Seeds the runs; default unseeded.
+
+    Signals
+    -------
+    runFinished(object)
+        The lesson's OverfitResult, in the GUI thread.
+    """
+
+    runFinished = Signal(object)
+
+    def __init__(self, session: ModelSession, parent: QWidget | None = None, quick: bool = False,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__(parent)
+        style.configure_pyqtgraph()
+        self.setToolTip("Overfitting 1,000 digits, and three cures.")
+        self._session = session
+        self._rng = rng if rng is not None else np.random.default_rng()
+        self._latest = _Latest()
+        self._result = None
+        #: How many times the curves were redrawn during the current run (live updates).
+        self.live_updates = 0
+        self.runner = LessonRunner(self)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self._build(quick)
+        self._restyle()
+        self._update_controls()
+
+    # ------------------------------------------------------------------ build
+    def _build(self, quick: bool) -> None:
+        self._explanation = QLabel(EXPLANATION)
+        self._hint = QLabel(HINT)
+        self._hint.setStyleSheet("font-style: italic;")
+        for label in (self._explanation, self._hint):
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        full, short = lesson.Config(), lesson.Config.quick()
+        self._quick_box = QCheckBox("Quick run")
+        self._quick_box.setChecked(quick)
+        self._quick_box.setToolTip(
+            f"{short.train_size} digits, {short.epochs} epochs: a second or two.\n"
+            f"Unchecked: {full.train_size:,} digits, {full.epochs} epochs (Nielsen's preset), under a minute."
+        )
+        self._quick_box.toggled.connect(self._update_controls)
+        self._run_button = QPushButton()
+        self._run_button.clicked.connect(self.start)
+        self._cancel_button = QPushButton("Cancel")
+        self._cancel_button.setToolTip("Stop training.")
+        self._cancel_button.clicked.connect(self.runner.cancel)
+        self._progress = QProgressBar()
+        self._progress.setRange(0, 1000)
+        self._progress.setTextVisible(False)
+        self._progress.setMaximumHeight(6)
+        self._status = QLabel("")
+
+        plot = pg.PlotWidget()
+        plot.setMinimumSize(300, 200)
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setLabel("left", "share right")
+        plot.setLabel("bottom", "epoch")
+        plot.setToolTip("Accuracy: solid = the training digits, dashed = 1,000 new digits (the test)")
+        plot.setYRange(0.5, 1.01, padding=0)
+        self._plot = plot
+        # Bottom right, four columns and two rows: after the first epochs every curve is above it.
+        self._legend = plot.addLegend(offset=(-10, -10), colCount=4)
+        self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        for run in lesson.RUNS:
+            for part in PARTS:
+                # The plain run is drawn wide and first, so a cure lying on top of it
+                # (L2 here) leaves it showing as an outline.
+                pen = pg.mkPen(COLORS[run], width=5 if run == "plain" else 2,
+                               style=Qt.PenStyle.DashLine if part == "test" else Qt.PenStyle.SolidLine)
+                name = f"{lesson.TITLES[run]}: {'training' if part == 'train' else 'test'}"
+                self._curves[(run, part)] = plot.plot([], [], pen=pen, name=name)
+
+        self._figures = QLabel("")
+        self._figures.setTextFormat(Qt.TextFormat.RichText)
+        self._verdict = QLabel("Run to train the four networks.")
+        for label in (self._figures, self._verdict):
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Room for the lines the verdict wraps to (an Ignored-width label asks for one).
+        self._verdict.setMinimumHeight(5 * self._verdict.fontMetrics().lineSpacing())
+
+        run_row = QHBoxLayout()
+        run_row.addWidget(self._run_button, 1)
+        run_row.addWidget(self._quick_box)
+        run_row.addWidget(self._cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self._explanation)
+        layout.addWidget(self._hint)
+        layout.addLayout(run_row)
+        layout.addWidget(self._progress)
+        layout.addWidget(self._status)
+        layout.addWidget(plot, 1)
+        layout.addWidget(self._figures)
+        layout.addWidget(self._verdict)
+
+    # ------------------------------------------------------------- public API
+    def quick(self) -> bool:
+        return self._quick_box.isChecked()
+
+    def set_quick(self, quick: bool) -> None:
+        self._quick_box.setChecked(bool(quick))
+
+    def config(self) -> lesson.OverfitConfig:
+        """The lesson's config: the quick run or the full one."""
+        return lesson.OverfitConfig.quick() if self.quick() else lesson.OverfitConfig()
+
+    def result(self):
+        """The latest finished :class:`~digitlab.core.lessons.overfit.OverfitResult`, or None."""
+        return self._result
+
+    def curve_data(self, run: str, part: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (epochs, accuracies) drawn for ``run`` (in lesson.RUNS) and ``part`` ("train"/"test")."""
+        x, y = self._curves[(run, part)].getData()
+        return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
+
+    def figures_text(self) -> str:
+        return self._figures.text()
+
+    def verdict_text(self) -> str:
+        return self._verdict.text()
+
+    def is_running(self) -> bool:
+        return self.runner.is_running()
+
+    @Slot()
+    def start(self) -> None:
+        """Train the four networks on the worker thread; the curves grow as it goes, ``runFinished`` follows."""
+        config = self.config()
+        self._latest.take()
+        self.live_updates = 0
+        self._draw(None)
+        self._progress.setValue(0)
+        self._status.setText("Training\u2026")
+        self._figures.setText("")
+        self._verdict.setText(f"Training four {_layers(config.layers)} networks on {config.train_size:,} digits "
+                              f"for {config.epochs} epochs\u2026")
+        latest = self._latest
+
+        def run(config, rng, progress=None, cancel=None):
+            # Runs on the worker thread: it hands snapshots over, and touches no widget.
+            return lesson.run(config, rng, progress=progress, cancel=cancel, on_epoch=latest.put)
+
+        self.runner.start(run, config, seed=int(self._rng.integers(2**31)))
+        self._update_controls()
+
+    def shutdown(self) -> None:
+        """Stop a run under way and wait for its thread."""
+        self.runner.shutdown()
+
+    # --------------------------------------------------------------- internals
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self._progress.setValue(int(round(fraction * 1000)))
+        self._status.setText(message)
+        snapshot = self._latest.take()
+        if snapshot is not None:
+            self._draw(snapshot)
+            self.live_updates += 1
+
+    @Slot(object)
+    def _on_finished(self, result) -> None:
+        self._latest.take()
+        self._result = result
+        self._progress.setValue(1000)
+        self._status.setText(f"Done: {result.epochs} epochs.")
+        self._draw(result)
+        self._figures.setText(figures_html(result))
+        self._verdict.setText(verdict_text(result))
+        self._update_controls()
+        self.runFinished.emit(result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._verdict.setText(f"The run failed: {message}")
+        self._status.setText("")
+        self._update_controls()
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._verdict.setText("Training cancelled.")
+        self._status.setText("")
+        self._update_controls()
+
+    def _draw(self, result) -> None:
+        """Update the curves in place (setData) from a snapshot or result; None clears them."""
+        for (run, part), item in self._curves.items():
+            if result is None:
+                item.setData([], [])
+                continue
+            values = getattr(result.runs[run], f"{part}_accuracy")
+            item.setData(np.arange(1, values.size + 1), values)
+
+    def _update_controls(self) -> None:
+        running = self.runner.is_running()
+        config = self.config()
+        self._run_button.setText(f"Run: {config.train_size:,} digits, {_layers(config.layers)}, "
+                                 f"{config.epochs} epochs, plain and three cures")
+        self._run_button.setToolTip("Train the same network four times: plain, with L2, with dropout, "
+                                    "with augmentation.")
+        self._run_button.setEnabled(not running)
+        self._quick_box.setEnabled(not running)
+        self._cancel_button.setEnabled(running)
+
+    # ----------------------------------------------------------------- theme
+    def _restyle(self) -> None:
+        style.style_plot(self._plot, self.palette())
+        color = style.text_color(self.palette())
+        self._legend.setLabelTextColor(color)
+        for _sample, label in self._legend.items:
+            label.setText(label.text, color=color)  # setLabelTextColor alone does not re-render
+        self._legend.setBrush(style.with_alpha(style.plot_background(self.palette()), 200))
+        self._legend.setPen(style.muted_color(self.palette(), 0.3))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._restyle()
+        super().changeEvent(event)
+
+
+def figures_html(result) -> str:
+    """Each run's final figures in plain words, one line each, coloured like its curves."""
+    lines = []
+    for run in lesson.RUNS:
+        history = result.runs[run]
+        setting = {"plain": "", "l2": f" ({result.weight_decay:g} per step)",
+                   "dropout": f" (rate {result.dropout:g})", "augment": ""}[run]
+        lines.append(f"<span style='color:{COLORS[run]}'>\u25a0</span> <b>{lesson.TITLES[run].capitalize()}"
+                     f"</b>{setting}: {history.final('train_accuracy'):.1%} of its training digits right, "
+                     f"{history.final('test_accuracy'):.1%} of the new ones.")
+    return "<br>".join(lines)
+
+
+def verdict_text(result) -> str:
+    """Which cure helped, and each cure's verdict with its reason."""
+    best = result.best_cure
+    plain = result.runs["plain"]
+    gap = 100 * plain.gap
+    if result.gain(best) >= 1.0:
+        head = (f"The plain run's gap between training and new digits is {gap:.1f} points; "
+                f"{lesson.TITLES[best]} helped most, {result.gain(best):+.1f} points on new digits.")
+    else:
+        head = (f"The plain run's gap between training and new digits is {gap:.1f} points; "
+                "no cure helped by a point or more on this run.")
+    return head + " " + " ".join(result.verdicts())
+
+
+def _layers(layers) -> str:
+    return "-".join(str(n) for n in layers)
+
+
+__all__ = ["EXPLANATION", "HINT", "OverfitView", "figures_html", "make_view", "verdict_text"]
