@@ -61,6 +61,7 @@ LESSONS: tuple[LessonView, ...] = (
     LessonView("minima", "Many minima", _view_of("minima")),
     LessonView("nudges", "One example's nudges", _view_of("nudges")),
     LessonView("landscape", "The cost landscape", _view_of("landscape")),
+    LessonView("overfit", "Overfitting and its cures", _view_of("overfit")),
 )
 
 
