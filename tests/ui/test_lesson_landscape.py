@@ -64,7 +64,10 @@ def test_random_slice_is_drawn_with_the_line_between_two_minima(qtbot, view, ses
     np.testing.assert_allclose(t, result.line_t)
     np.testing.assert_allclose(costs, result.line_costs)
     assert costs.max() > costs[np.argmin(np.abs(t))]  # a ridge between the two minima
-    assert "rises" in view._line_title.text()
+    t_aligned, aligned = view.line_data(aligned=True)
+    np.testing.assert_allclose(t_aligned, result.line_t)
+    np.testing.assert_allclose(aligned, result.aligned_costs)
+    assert f"{result.barrier:.3f}" in view._line_title.text()
     assert view.summary_text() == result.summary()
     assert view._run_button.isEnabled() and not view._cancel_button.isEnabled()
     view.grab().save("/tmp/landscape.png")

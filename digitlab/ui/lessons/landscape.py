@@ -154,12 +154,17 @@ class LandscapeView(QWidget):
         self._line_plot.setLabel("left", "cost")
         self._line_plot.setToolTip("The cost on the straight line between two networks trained from different seeds.")
         self.line_item = self._line_plot.plot([], [], pen=pg.mkPen(style.REAL_COLOR, width=2))
+        self.aligned_item = self._line_plot.plot(
+            [], [], pen=pg.mkPen(style.NOISE_COLOR, width=2, style=Qt.PenStyle.DashLine))
         self._ends = []
         for t in (0.0, 1.0):
             end = pg.InfiniteLine(t, angle=90, movable=False, pen=pg.mkPen((128, 128, 128), style=Qt.PenStyle.DashLine))
             self._line_plot.addItem(end, ignoreBounds=True)
             self._ends.append(end)
 
+        for plot in (self._map_plot, self._line_plot):
+            for name in ("left", "bottom"):
+                plot.getAxis(name).enableAutoSIPrefix(False)  # "x0.001" labels would puzzle learners
         self._map_title = QLabel("The cost around the weights")
         self._line_title = QLabel("From one minimum to another")
         self._summary = QLabel("Run to compute the slice.")
@@ -168,6 +173,8 @@ class LandscapeView(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._summary.setMinimumHeight(4 * self._summary.fontMetrics().lineSpacing())
+        for title in (self._map_title, self._line_title):
+            title.setMinimumHeight(3 * title.fontMetrics().lineSpacing())
 
         run_row = QHBoxLayout()
         run_row.addWidget(self._directions)
@@ -227,8 +234,9 @@ class LandscapeView(QWidget):
         x, y = self.path_item.getData()
         return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
 
-    def line_data(self) -> tuple[np.ndarray, np.ndarray]:
-        x, y = self.line_item.getData()
+    def line_data(self, aligned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The 1-D line drawn: (t, cost); ``aligned`` for the one with B's neurons matched to A's."""
+        x, y = (self.aligned_item if aligned else self.line_item).getData()
         return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
 
     def summary_text(self) -> str:
@@ -310,10 +318,13 @@ class LandscapeView(QWidget):
         self._map_plot.setRange(xRange=(low, -low), yRange=(low, -low), padding=0.02)
         if result.line_t is not None:
             self.line_item.setData(result.line_t, result.line_costs)
-            self._line_title.setText(f"From one minimum to another: the cost rises {result.barrier:.3f} above "
-                                     "the straight line joining them")
+            self.aligned_item.setData(result.line_t, result.aligned_costs)
+            # Named in words, not a legend: no corner of this plot stays free of the curves.
+            self._line_title.setText(f"Two seeds' minima. Solid: the straight line (a ridge of {result.barrier:.3f}); "
+                                     f"dashed: B's neurons in A's order ({result.aligned_barrier:.3f})")
         else:
             self.line_item.setData([], [])
+            self.aligned_item.setData([], [])
 
     def _update_controls(self) -> None:
         running = self.runner.is_running()
