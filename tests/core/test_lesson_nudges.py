@@ -228,8 +228,16 @@ def test_bad_label_rate_and_image_are_one_line_value_errors():
         nudges.analyse(network, np.zeros((10, 10)), 1)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         nudges.analyse(network, example() * 255, 1)
-    with pytest.raises(ValueError, match="no image"):
-        nudges.run(nudges.Config(network=network), np.random.default_rng(0))
+
+
+def test_the_default_config_runs_on_a_validation_digit(shipped, validation):
+    # The benchmark runs every lesson's Config() with the shipped network.
+    images, _ = validation
+    result = nudges.run(nudges.Config(network=shipped, index=3), np.random.default_rng(0))
+    expected = nudges.run(nudges.Config(network=shipped, image=images[3]), np.random.default_rng(0))
+    assert result.to_json() == expected.to_json()
+    assert result.label == 0 and result.source == "validation digit 3"
+    assert nudges.run(nudges.Config(), np.random.default_rng(0)).source == "validation digit 0"
 
 
 def test_figure_shows_bars_mosaic_and_norms(shipped, validation):

@@ -79,9 +79,12 @@ class NudgesConfig:
     network : Network, optional
         The network to nudge (never changed: the step is taken on a copy);
         None means the model shipped with DigitLab.
-    image : ndarray
+    image : ndarray, optional
         The example, 28x28 (or 784 values) in [0, 1], prepared as
-        ``digitlab predict`` prepares a picture.
+        ``digitlab predict`` prepares a picture; None means digit ``index``
+        of the bundled sample's validation part.
+    index : int
+        The validation digit used when ``image`` is None.
     label : int
         The output that should be 1.
     learning_rate : float, optional
@@ -92,6 +95,7 @@ class NudgesConfig:
 
     network: object = None
     image: Optional[np.ndarray] = field(default=None, repr=False)
+    index: int = 0
     label: int = 0
     learning_rate: Optional[float] = None
     source: str = ""
@@ -374,15 +378,16 @@ def run(config: NudgesConfig, rng: np.random.Generator, progress=None, cancel=No
     """
     del rng  # deterministic
     check_cancel(cancel)
-    if config.image is None:
-        raise ValueError("no image given: the lesson needs one example")
+    image, source = config.image, config.source
+    if image is None:
+        image, source = validation_digit(config.index), source or f"validation digit {config.index}"
     network = config.network if config.network is not None else _shipped_network()
     label = check_label(network, config.label)
     rate = default_learning_rate(network) if config.learning_rate is None else check_rate(config.learning_rate)
-    before = analyse(network, config.image, label)
-    after = analyse(step(network, config.image, label, rate), config.image, label)
+    before = analyse(network, image, label)
+    after = analyse(step(network, image, label, rate), image, label)
     report(progress, 1.0, "done")
-    return NudgesResult(label, rate, before, after, config.source)
+    return NudgesResult(label, rate, before, after, source)
 
 
 def _shipped_network():
@@ -413,7 +418,8 @@ def config_from_args(args, network) -> NudgesConfig:
         image, source = read_prepared(args.image), args.image
     else:
         image, source = validation_digit(args.index), f"validation digit {args.index}"
-    return NudgesConfig(network=network, image=image, label=args.label, learning_rate=args.lr, source=source)
+    return NudgesConfig(network=network, image=image, index=args.index or 0, label=args.label,
+                        learning_rate=args.lr, source=source)
 
 
 def read_prepared(path: str) -> np.ndarray:
