@@ -195,6 +195,10 @@ def test_in_the_window_a_digit_replaces_the_drawing(qtbot, open_window):
     view = window.show_lesson("mistakes")
     assert isinstance(view, MistakesView)
     qtbot.waitUntil(lambda: view.result() is not None, timeout=30_000)
+    qtbot.wait(10)  # layout requests
+    assert window.width() == 1366  # the view fits the lessons dock of a 1366x768 screen
+    explanation = view._explanation
+    assert explanation.height() >= explanation.heightForWidth(explanation.width())  # no line cut off
     canvas = window.canvas
     with qtbot.waitSignal(canvas.changed, timeout=2000):  # a stroke down the middle: a drawn 1
         QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,

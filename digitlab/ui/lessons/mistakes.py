@@ -29,6 +29,8 @@ from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
+    QBoxLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -37,6 +39,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QStyle,
     QStyledItemDelegate,
@@ -58,8 +61,12 @@ from digitlab.ui.style import ACCENT, REAL_COLOR
 GALLERY_COUNT = 40
 #: Screen pixels per image pixel in the galleries: 56 px thumbnails.
 ZOOM = 2
-#: Confusion-matrix cell width in pixels: room for "1,135" in bold.
-CELL_WIDTH = 46
+#: Confusion-matrix cell size in pixels: room for "1135", and the whole view
+#: fits the lessons dock of a 1366-pixel-wide window.
+CELL_WIDTH = 36
+CELL_HEIGHT = 20
+#: Gallery columns wanted beside the matrix; with less room the galleries go below it.
+SIDE_COLUMNS = 4
 #: Digits per forward pass, so Cancel is heard within milliseconds.
 CHUNK = 1000
 #: ``set_input`` source of a digit fed from here: not a canvas source
@@ -170,6 +177,32 @@ class _OutlineSelection(QStyledItemDelegate):
             painter.restore()
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label that keeps the height of all its lines at any width.
+
+    With an ignored width (so long text cannot widen the dock) a label asks for
+    one line's height and a short dock cuts the rest off.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def _fit(self) -> None:
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit()
+
+
 class ConfusionTable(QTableWidget):
     """The confusion matrix as a grid of counts; right answers (the diagonal) in blue, mistakes in orange.
 
@@ -186,10 +219,11 @@ class ConfusionTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setItemDelegate(_OutlineSelection(self))
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)  # "1118" a little tight beats "11..."
         for header in (self.horizontalHeader(), self.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
             header.setDefaultSectionSize(CELL_WIDTH)
-        self.verticalHeader().setDefaultSectionSize(26)
+        self.verticalHeader().setDefaultSectionSize(CELL_HEIGHT)
         self.setToolTip("Rows: the true digit. Columns: the network's answer. Click a cell to see its digits.")
         self.cellClicked.connect(self.cellChosen)
 
@@ -198,7 +232,7 @@ class ConfusionTable(QTableWidget):
         rows, columns = confusion.shape
         self.setRowCount(rows)
         self.setColumnCount(columns)
-        self.setVerticalHeaderLabels([f"true {label}" for label in labels[:rows]])
+        self.setVerticalHeaderLabels(labels[:rows])
         self.setHorizontalHeaderLabels([f"\u2192{label}" for label in labels[:columns]])
         diagonal = np.eye(rows, columns, dtype=bool)
         most_right = max(1, int(confusion[diagonal].max(initial=0)))
@@ -224,7 +258,7 @@ class ConfusionTable(QTableWidget):
                 item.setToolTip(f"{count} digit{'s' if count != 1 else ''} {labels[row]} {what}")
                 self.setItem(row, column, item)
         self.setFixedSize(self.verticalHeader().sizeHint().width() + CELL_WIDTH * columns + 2 * self.frameWidth() + 2,
-                          self.horizontalHeader().sizeHint().height() + 26 * rows + 2 * self.frameWidth() + 2)
+                          self.horizontalHeader().sizeHint().height() + CELL_HEIGHT * rows + 2 * self.frameWidth() + 2)
 
 
 class DigitGallery(QListWidget):
@@ -304,19 +338,19 @@ class MistakesView(QWidget):
 
     # ------------------------------------------------------------------ build
     def _build(self) -> None:
-        self._explanation = QLabel(EXPLANATION)
-        self._hint = QLabel(HINT)
+        self._explanation = WrappedLabel(EXPLANATION)
+        self._hint = WrappedLabel(HINT)
         self._hint.setStyleSheet("font-style: italic;")
-        self._summary = QLabel("Evaluating\u2026")
-        self._shown = QLabel("Click a digit to put it on the canvas side.")
-        for label in (self._explanation, self._hint, self._summary, self._shown):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._summary = WrappedLabel("Evaluating\u2026")
+        self._shown = WrappedLabel("Click a digit to put it on the canvas side.")
 
         self._data_combo = QComboBox()
         for key, title in available_sets():
             self._data_combo.addItem(title, key)
         self._data_combo.setToolTip("The digits to evaluate on. None of them was trained on.")
+        # Its long titles must not widen the lessons dock beyond a 1366-pixel screen.
+        self._data_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._data_combo.setMinimumContentsLength(10)
         self._data_label = QLabel("Evaluate on:")
         for widget in (self._data_label, self._data_combo):
             widget.setVisible(self._data_combo.count() > 1)  # no choice to offer without the test set
@@ -352,22 +386,34 @@ class MistakesView(QWidget):
         controls.addWidget(self._evaluate_button)
         controls.addWidget(self._cancel_button)
         controls.addStretch(1)
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Confusion matrix"))
+        matrix = QWidget()
+        matrix.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        left = QVBoxLayout(matrix)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(QLabel("Confusion matrix (rows: true digit, columns: the network's answer)"))
         left.addWidget(self.table)
-        left.addStretch(1)
-        body = QHBoxLayout()
-        body.addLayout(left)
+        body = self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        body.addWidget(matrix, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         body.addWidget(self.tabs, 1)
+        # Two thumbnail rows at least: in a short dock (1366x768) the rest scrolls rather than squeezing.
+        self.tabs.setMinimumHeight(2 * self.wrong_gallery.gridSize().height() + 40)
+        content = QWidget()
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addLayout(controls)
+        inner.addWidget(self._progress)
+        inner.addWidget(self._summary)
+        inner.addLayout(body, 1)
+        inner.addWidget(self._shown)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self._explanation)
         layout.addWidget(self._hint)
-        layout.addLayout(controls)
-        layout.addWidget(self._progress)
-        layout.addWidget(self._summary)
-        layout.addLayout(body, 1)
-        layout.addWidget(self._shown)
+        layout.addWidget(scroll, 1)
 
     # ------------------------------------------------------------- public API
     def result(self) -> MistakesResult | None:
@@ -483,8 +529,24 @@ class MistakesView(QWidget):
         if self.tabs.currentWidget() is self.cell_gallery:
             self.tabs.setCurrentWidget(self.wrong_gallery)
         self._stale = self._run_version != self._network_version
+        self._arrange()  # the matrix's size is known now
         text = result.summary()
         self._summary.setText(text + (" (The network has changed since: press Evaluate.)" if self._stale else ""))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Galleries beside the matrix when SIDE_COLUMNS thumbnails fit there, else below it (a narrow dock)."""
+        beside = self.table.width() + SIDE_COLUMNS * self.wrong_gallery.gridSize().width() + 40
+        wide = self.width() >= beside
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self._body.direction() != direction:
+            self._body.setDirection(direction)
+
+    def galleries_beside_matrix(self) -> bool:
+        return self._body.direction() == QBoxLayout.Direction.LeftToRight
 
     def _update_controls(self) -> None:
         running = self.runner.is_running()
