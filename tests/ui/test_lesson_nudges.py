@@ -1,6 +1,15 @@
-"""The nudges view: a drawn digit's nudges and gradient, one step on a copy, Undo, following the session."""
+"""The nudges view: a drawn digit's nudges and gradient, one step on a copy, Undo, following the session.
+
+And ``digitlab lesson nudges`` run in a child process on PNG files.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,12 +17,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from digitlab.core.datasets import load_sample
+from digitlab.core.lessons import base
 from digitlab.core.lessons import nudges as lesson
 from digitlab.core.model_io import load_default_model
 from digitlab.core.network import Network
 from digitlab.ui.lessons import lesson_view
 from digitlab.ui.lessons.nudges import EXPLANATION, HINT, NudgesView, make_view
 from digitlab.ui.session import ModelSession
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KEYS = {"lesson", "label", "predicted_before", "predicted_after", "cost_before", "cost_after",
+        "output_before", "output_after", "grad_norm_by_layer"}
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +173,89 @@ def test_pick_a_digit_from_the_data(view, session, digits):
     np.testing.assert_allclose(session.current_input, images[index])
     assert view.label == labels[index]
     assert view.nudges() is not None
+
+
+# ------------------------------------------------------------ command line
+# Here, not in tests/core: the picture files are written and read with Qt (digitlab.imageio).
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_default_model()[0]
+
+
+def digitlab(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    env.pop("DIGITLAB_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "digitlab", "lesson", "nudges", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("digitlab: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def seven_png(tmp_path_factory):
+    from digitlab.core.drawing import draw_digit
+    from digitlab.imageio import write_png
+
+    path = tmp_path_factory.mktemp("nudges") / "seven.png"
+    write_png(path, draw_digit(7, size=280, width=22))
+    return path
+
+
+def test_cli_json_in_a_child_process_matches_run_on_the_predict_preparation(seven_png, shipped):
+    from digitlab.core.preprocess import prepare
+    from digitlab.imageio import read_image
+
+    done = digitlab("--json", "--image", str(seven_png), "--label", "3")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(data) == KEYS
+    # The picture is prepared as `digitlab predict` prepares it.
+    image = prepare(read_image(seven_png))
+    expected = lesson.run(lesson.Config(network=shipped, image=image, label=3), np.random.default_rng(0))
+    assert data == base.json_safe(expected.to_json())
+    assert data["predicted_before"] == 7
+    assert data["cost_after"] < data["cost_before"]
+    assert data["output_after"][3] > data["output_before"][3]
+
+
+def test_cli_rate_and_validation_index(shipped, digits):
+    done = digitlab("--json", "--index", "4", "--label", "1", "--lr", "0.5")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    images, _ = digits
+    expected = lesson.run(lesson.Config(network=shipped, image=images[4], label=1, learning_rate=0.5),
+                          np.random.default_rng(0))
+    assert data == base.json_safe(expected.to_json())
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["--label", "3"], ["--image"]),
+    (["--image", "IMAGE", "--label", "10"], ["label", "0 to 9", "10"]),
+    (["--image", "IMAGE", "--label", "seven"], ["--label", "whole number"]),
+    (["--image", "IMAGE", "--label", "-1"], ["--label"]),
+    (["--image", "IMAGE"], ["--label"]),
+    (["--image", "missing.png", "--label", "1"], ["missing.png"]),
+    (["--image", "IMAGE", "--label", "1", "--lr", "0"], ["--lr"]),
+    (["--index", "1000", "--label", "1"], ["--index", "999"]),
+])
+def test_cli_bad_arguments_give_one_line_errors(seven_png, args, fragments):
+    args = [str(seven_png) if a == "IMAGE" else a for a in args]
+    assert_one_line_error(digitlab(*args), *fragments)
+
+
+def test_cli_blank_image_is_a_one_line_error(tmp_path):
+    from digitlab.imageio import write_png
+
+    blank = tmp_path / "blank.png"
+    write_png(blank, np.zeros((50, 50), dtype=np.uint8))
+    assert_one_line_error(digitlab("--image", str(blank), "--label", "1"), "no ink")
