@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from digitlab.core.lessons import dream as lesson
+from digitlab.ui.lessons.common import lesson_texts, text_label
 from digitlab.ui.lessons.runner import LessonRunner
 from digitlab.ui.session import ModelSession
 
@@ -147,12 +147,7 @@ class DreamView(QWidget):
 
     # ------------------------------------------------------------------ build
     def _build(self) -> None:
-        self._explanation = QLabel(EXPLANATION)
-        self._hint = QLabel(HINT)
-        self._hint.setStyleSheet("font-style: italic;")
-        for label in (self._explanation, self._hint):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._explanation, self._hint = lesson_texts(EXPLANATION, HINT)
 
         self._digit_combo = QComboBox()
         self._digit_combo.setToolTip("Which digit to dream, or all of them.")
@@ -182,10 +177,7 @@ class DreamView(QWidget):
         scroll.setWidget(self._grid_widget)
         self._scroll = scroll
 
-        self._summary = QLabel("Press Dream to see what the network thinks a digit looks like.")
-        self._summary.setWordWrap(True)
-        self._summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._summary = text_label("Press Dream to see what the network thinks a digit looks like.", selectable=True)
 
         controls = QHBoxLayout()
         for text, widget in (("Digit:", self._digit_combo), ("Start:", self._start_combo),

@@ -11,8 +11,6 @@ it at most ~30 times a second.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -21,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +27,7 @@ import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.core.lessons import memorise as lesson
 from digitlab.ui import style
+from digitlab.ui.lessons.common import LatestValue, lesson_texts, text_label
 from digitlab.ui.lessons.runner import LessonRunner
 from digitlab.ui.session import ModelSession
 
@@ -61,23 +59,6 @@ def make_view(session: ModelSession) -> "MemoriseView":
     return MemoriseView(session)
 
 
-class _Latest:
-    """The newest snapshot from the worker; set on its thread, taken in the GUI thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value = None
-
-    def put(self, value) -> None:
-        with self._lock:
-            self._value = value
-
-    def take(self):
-        with self._lock:
-            value, self._value = self._value, None
-        return value
-
-
 class MemoriseView(QWidget):
     """Accuracy and cost per epoch of a true-label run and a shuffled-label run, live.
 
@@ -105,7 +86,7 @@ class MemoriseView(QWidget):
         self.setToolTip("Memorising shuffled labels against learning true ones.")
         self._session = session
         self._rng = rng if rng is not None else np.random.default_rng()
-        self._latest = _Latest()
+        self._latest = LatestValue()
         self._result = None
         self._shown = None  # the snapshot or result drawn last
         #: How many times the curves were redrawn during the current run (live updates).
@@ -121,13 +102,8 @@ class MemoriseView(QWidget):
 
     # ------------------------------------------------------------------ build
     def _build(self, quick: bool) -> None:
-        self._explanation = QLabel(EXPLANATION)
-        self._hint = QLabel(HINT)
-        self._hint.setStyleSheet("font-style: italic;")
-        self._capacity = QLabel(CAPACITY_NOTE)
-        for label in (self._explanation, self._hint, self._capacity):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._explanation, self._hint = lesson_texts(EXPLANATION, HINT)
+        self._capacity = text_label(CAPACITY_NOTE)
 
         self._quick_box = QCheckBox("Quick run")
         self._quick_box.setChecked(quick)
@@ -171,10 +147,7 @@ class MemoriseView(QWidget):
             self._accuracy_plot.addItem(line, ignoreBounds=True)
             self._fit_lines[run] = line
 
-        self._summary = QLabel("Run to train both networks.")
-        self._summary.setWordWrap(True)
-        self._summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._summary = text_label("Run to train both networks.", selectable=True)
         # Room for the four lines the summary wraps to (an Ignored-width label asks for one).
         self._summary.setMinimumHeight(4 * self._summary.fontMetrics().lineSpacing())
 

@@ -11,17 +11,14 @@ weight images, its neurons put in the order (and sign) matched to run 1's.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +27,7 @@ import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.core.lessons import minima as lesson
 from digitlab.ui import style
+from digitlab.ui.lessons.common import LatestValue, lesson_texts, text_label
 from digitlab.ui.lessons.runner import LessonRunner
 from digitlab.ui.session import ModelSession
 
@@ -50,23 +48,6 @@ HINT = (
 def make_view(session: ModelSession) -> "MinimaView":
     """The registry's entry point: a minima view (it trains its own networks, not the session's)."""
     return MinimaView(session)
-
-
-class _Latest:
-    """The newest snapshot from the worker; set on its thread, taken in the GUI thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value = None
-
-    def put(self, value) -> None:
-        with self._lock:
-            self._value = value
-
-    def take(self):
-        with self._lock:
-            value, self._value = self._value, None
-        return value
 
 
 class MinimaView(QWidget):
@@ -96,7 +77,7 @@ class MinimaView(QWidget):
         self.setToolTip("Several runs from different random starts: equal quality, different weights.")
         self._session = session
         self._rng = rng if rng is not None else np.random.default_rng()
-        self._latest = _Latest()
+        self._latest = LatestValue()
         self._result = None
         self._mosaics: list[tuple[pg.ViewBox, pg.ImageItem, pg.LabelItem]] = []
         #: Redraws during the current run (live updates).
@@ -112,12 +93,7 @@ class MinimaView(QWidget):
 
     # ------------------------------------------------------------------ build
     def _build(self, quick: bool) -> None:
-        self._explanation = QLabel(EXPLANATION)
-        self._hint = QLabel(HINT)
-        self._hint.setStyleSheet("font-style: italic;")
-        for label in (self._explanation, self._hint):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._explanation, self._hint = lesson_texts(EXPLANATION, HINT)
 
         self._quick_box = QCheckBox("Quick run")
         self._quick_box.setChecked(quick)
@@ -151,10 +127,7 @@ class MinimaView(QWidget):
         )
         self._lut = style.diverging_lut()
 
-        self._summary = QLabel("Run to train the networks.")
-        self._summary.setWordWrap(True)
-        self._summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._summary = text_label("Run to train the networks.", selectable=True)
         # Room for the lines the summary wraps to (an Ignored-width label asks for one).
         self._summary.setMinimumHeight(4 * self._summary.fontMetrics().lineSpacing())
 

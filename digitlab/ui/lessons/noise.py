@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +25,7 @@ import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 from digitlab.core.lessons import noise as lesson
 from digitlab.core.preprocess import NOISE_KINDS, noise_image
 from digitlab.ui import style
+from digitlab.ui.lessons.common import lesson_texts, text_label
 from digitlab.ui.lessons.runner import LessonRunner
 from digitlab.ui.session import ModelSession
 
@@ -87,13 +87,7 @@ class NoiseView(QWidget):
 
     # ------------------------------------------------------------------ build
     def _build(self) -> None:
-        self._explanation = QLabel(EXPLANATION)
-        self._explanation.setWordWrap(True)
-        self._hint = QLabel(HINT)
-        self._hint.setWordWrap(True)
-        self._hint.setStyleSheet("font-style: italic;")
-        for label in (self._explanation, self._hint):
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._explanation, self._hint = lesson_texts(EXPLANATION, HINT)
 
         self._kind_combo = QComboBox()
         for data, label in KIND_CHOICES:
@@ -138,10 +132,7 @@ class NoiseView(QWidget):
         self._noise_median = self._median_line(style.NOISE_COLOR, 0.92)
         self._digits_median = self._median_line(style.REAL_COLOR, 0.78)
 
-        self._summary = QLabel("Compare to see how the network answers noise.")
-        self._summary.setWordWrap(True)
-        self._summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._summary = text_label("Compare to see how the network answers noise.", selectable=True)
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Noise:"))
