@@ -135,7 +135,7 @@ def wanted_outputs(network, label: int) -> np.ndarray:
     return wanted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # array fields: compare the fields themselves
 class Nudges:
     """One example seen by one network: outputs, cost and gradient.
 
