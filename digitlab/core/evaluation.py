@@ -54,21 +54,34 @@ class Mistake:
                 "confidence": self.confidence}
 
 
-def network_outputs(network, images: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+def network_outputs(network, images: np.ndarray, chunk: int = CHUNK, progress=None, cancel=None) -> np.ndarray:
     """The network's outputs for uint8 digits ``(n, 28, 28)``, ``(n, outputs)``.
 
     Computed ``chunk`` digits at a time, so the full MNIST needs little memory
-    beyond the result.
+    beyond the result, and a caller on another thread can follow and stop it.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        ``progress(fraction, message)`` after each chunk.
+    cancel : callable, optional
+        Polled before each chunk; when it returns True,
+        :class:`digitlab.core.lessons.base.LessonCancelled` is raised.
     """
     from digitlab.core.datasets import to_inputs
+    from digitlab.core.lessons.base import LessonCancelled
 
     n_outputs = int(network.sizes[-1])
     if len(images) == 0:
         return np.zeros((0, n_outputs))
-    return np.concatenate([
-        np.asarray(network.predict(to_inputs(images[start:start + chunk])))
-        for start in range(0, len(images), chunk)
-    ])
+    chunks = []
+    for start in range(0, len(images), chunk):
+        if cancel is not None and cancel():
+            raise LessonCancelled()
+        chunks.append(np.asarray(network.predict(to_inputs(images[start:start + chunk]))))
+        if progress is not None:
+            progress(min(1.0, (start + chunk) / len(images)), "evaluating")
+    return np.concatenate(chunks)
 
 
 def predictions(outputs: np.ndarray) -> np.ndarray:
@@ -200,8 +213,11 @@ class Evaluation:
         return cell_examples(self.outputs, self.labels, label, predicted)
 
 
-def evaluate(network, images: np.ndarray, labels: np.ndarray, chunk: int = CHUNK) -> Evaluation:
+def evaluate(network, images: np.ndarray, labels: np.ndarray, chunk: int = CHUNK,
+             progress=None, cancel=None) -> Evaluation:
     """Run ``network`` on uint8 digits ``(n, 28, 28)`` with their ``labels``.
+
+    ``progress`` and ``cancel`` as for :func:`network_outputs`.
 
     Returns
     -------
@@ -211,4 +227,4 @@ def evaluate(network, images: np.ndarray, labels: np.ndarray, chunk: int = CHUNK
     labels = np.asarray(labels).astype(np.int64)
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
-    return Evaluation(network_outputs(network, images, chunk), labels)
+    return Evaluation(network_outputs(network, images, chunk, progress, cancel), labels)

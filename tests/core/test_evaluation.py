@@ -91,3 +91,24 @@ def test_cell_examples_are_one_confusion_cell_most_confident_first():
             assert len(evaluation.cell_examples(outputs, labels, label, answer)) == confusion[label, answer]
     assert evaluation.Evaluation(outputs, labels).cell_examples(2, 2)[0].index == 2
     assert evaluation.cell_examples(np.zeros((0, 3)), np.zeros(0), 0, 0) == []
+
+
+def test_evaluation_reports_progress_per_chunk_and_stops_when_cancelled():
+    from digitlab.core.lessons.base import LessonCancelled
+
+    split = load_sample()
+    images, labels = split.val_images[:250], split.val_labels[:250]
+    network = Network.create((784, 10), rng=np.random.default_rng(1))
+    seen = []
+    result = evaluation.evaluate(network, images, labels, chunk=100, progress=lambda f, m: seen.append(f))
+    assert seen == pytest.approx([0.4, 0.8, 1.0]) and result.n == 250
+    polls = []
+
+    def cancel_after_two():
+        polls.append(1)
+        return len(polls) > 2
+
+    with pytest.raises(LessonCancelled):
+        evaluation.evaluate(network, images, labels, chunk=100, progress=lambda f, m: seen.append(f),
+                            cancel=cancel_after_two)
+    assert len(polls) == 3 and seen[3:] == pytest.approx([0.4, 0.8])  # stopped before the third chunk

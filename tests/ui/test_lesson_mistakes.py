@@ -96,6 +96,7 @@ def test_the_matrix_counts_every_digit_and_its_diagonal_is_the_accuracy(view, sa
     np.testing.assert_array_equal(counts, expected)
     assert np.trace(counts) == np.sum(outputs.argmax(axis=1) == labels) > 900  # the shipped model reads digits
     assert f"{np.trace(counts)} of 1,000 right" in view.summary_text()
+    assert view.galleries_beside_matrix()  # 1100 pixels: room for both side by side
     # Right answers and mistakes in different colours.
     right, wrong = view.table.item(1, 1).background().color(), view.table.item(2, 8).background().color()
     assert right.blue() > right.red() and wrong.red() > wrong.blue()
@@ -197,6 +198,7 @@ def test_in_the_window_a_digit_replaces_the_drawing(qtbot, open_window):
     qtbot.waitUntil(lambda: view.result() is not None, timeout=30_000)
     qtbot.wait(10)  # layout requests
     assert window.width() == 1366  # the view fits the lessons dock of a 1366x768 screen
+    assert not view.galleries_beside_matrix()  # a narrow dock: the galleries go below the matrix
     explanation = view._explanation
     assert explanation.height() >= explanation.heightForWidth(explanation.width())  # no line cut off
     canvas = window.canvas

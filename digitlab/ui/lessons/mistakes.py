@@ -1,22 +1,16 @@
 """The mistakes lesson's view: where the network goes wrong, and on which digits.
 
-The session's network is evaluated (on a worker thread, through
-:class:`~digitlab.ui.lessons.runner.LessonRunner`) on the bundled sample's
-validation part, or on the official MNIST test set when it is on this
-machine. The maths is :mod:`digitlab.core.evaluation`, as for
-``digitlab evaluate --mistakes N``. The view shows:
+The session's network is evaluated on a worker thread (LessonRunner) on the
+bundled sample's validation part, or on the official MNIST test set when it
+is here, with :mod:`digitlab.core.evaluation` (as ``digitlab evaluate
+--mistakes N``). Shown: the confusion matrix, coloured by count, the diagonal
+(right answers) in its own colour, a click on a cell showing its digits; the
+most confidently wrong and the most ambiguous digits, in core's order.
 
-- the confusion matrix (row = true digit, column = answer), coloured by
-  count, right answers on the diagonal in their own colour; clicking a cell
-  shows its digits;
-- the most confidently wrong digits and the most ambiguous ones, in the
-  order :mod:`digitlab.core.evaluation` gives them.
-
-Clicking a digit puts it on the canvas side (``ModelSession.set_input``), so
-the output bars, the diagram and the neuron views show what the network
-makes of it. When the network changes, the shown evaluation is marked as
-stale and Evaluate runs it again: re-running on every training snapshot
-would make the galleries jump under the mouse.
+Clicking a digit puts it on the canvas side (``ModelSession.set_input``) for
+the output bars and the neuron views. When the network changes, the shown
+evaluation is marked stale until Evaluate: re-running on every training
+snapshot would make the galleries jump under the mouse.
 """
 
 from __future__ import annotations
@@ -27,31 +21,12 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPalette, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QFrame,
-    QBoxLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QStyle,
-    QStyledItemDelegate,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QBoxLayout, QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel, QListView,
+    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStyle,
+    QStyledItemDelegate, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from digitlab.core import evaluation
-from digitlab.core.lessons.base import LessonCancelled
 from digitlab.ui.lessons.dream import image_pixmap
 from digitlab.ui.lessons.runner import LessonRunner
 from digitlab.ui.session import ModelSession, output_labels
@@ -75,6 +50,7 @@ CHUNK = 1000
 INPUT_SOURCE = "mistakes"
 DATA_SETS = (("sample", "Bundled sample, validation part (1,000 digits)"),
              ("official", "Official MNIST test set (10,000 digits)"))
+STALE = " (The network has changed since: press Evaluate.)"
 EXPLANATION = (
     "The network's answer for every test digit, counted: row = the true digit, column = what the network said; "
     "the diagonal holds the right answers.\nMany mistakes are digits a person would hesitate over too, but some "
@@ -147,16 +123,8 @@ class MistakesResult:
 def run(config: MistakesConfig, rng: np.random.Generator, progress=None, cancel=None) -> MistakesResult:
     """Evaluate ``config.network`` on ``config.data`` (``rng`` unused: nothing here is random)."""
     images, labels, description, first_index = load_set(config.data)
-    chunks = []
-    for start in range(0, len(images), CHUNK):
-        if cancel is not None and cancel():
-            raise LessonCancelled()
-        chunks.append(evaluation.network_outputs(config.network, images[start:start + CHUNK]))
-        if progress is not None:
-            progress(min(1.0, (start + CHUNK) / len(images)), "evaluating")
-    outputs = np.concatenate(chunks) if chunks else np.zeros((0, config.network.sizes[-1]))
-    return MistakesResult(config.data, description, images, first_index,
-                          evaluation.Evaluation(outputs, np.asarray(labels).astype(np.int64)))
+    result = evaluation.evaluate(config.network, images, labels, CHUNK, progress=progress, cancel=cancel)
+    return MistakesResult(config.data, description, images, first_index, result)
 
 
 def _blend(base: QColor, color: QColor, amount: float) -> QColor:
@@ -178,11 +146,8 @@ class _OutlineSelection(QStyledItemDelegate):
 
 
 class WrappedLabel(QLabel):
-    """A word-wrapped label that keeps the height of all its lines at any width.
-
-    With an ignored width (so long text cannot widen the dock) a label asks for
-    one line's height and a short dock cuts the rest off.
-    """
+    """A word-wrapped label of ignored width (long text must not widen the dock) that keeps
+    the height of all its lines: a plain one asks for one line and a short dock cuts the rest."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
@@ -204,12 +169,9 @@ class WrappedLabel(QLabel):
 
 
 class ConfusionTable(QTableWidget):
-    """The confusion matrix as a grid of counts; right answers (the diagonal) in blue, mistakes in orange.
+    """The confusion matrix as counts, right answers (the diagonal) in blue, mistakes in orange.
 
-    Signals
-    -------
-    cellChosen(int, int)
-        The (true digit, answer) of a clicked cell.
+    Signal ``cellChosen(int, int)``: the (true digit, answer) of a clicked cell.
     """
 
     cellChosen = Signal(int, int)
@@ -264,10 +226,7 @@ class ConfusionTable(QTableWidget):
 class DigitGallery(QListWidget):
     """Thumbnails of evaluated digits, each captioned "true -> answer, confidence".
 
-    Signals
-    -------
-    digitChosen(int)
-        The position (in the evaluated set) of a clicked digit.
+    Signal ``digitChosen(int)``: the position (in the evaluated set) of a clicked digit.
     """
 
     digitChosen = Signal(int)
@@ -308,10 +267,7 @@ class DigitGallery(QListWidget):
 class MistakesView(QWidget):
     """Evaluate the session's network; its confusion matrix and its worst digits.
 
-    Signals
-    -------
-    evaluated(object)
-        A :class:`MistakesResult` after each evaluation (in the GUI thread).
+    Signal ``evaluated(object)``: a :class:`MistakesResult` after each evaluation (GUI thread).
     """
 
     evaluated = Signal(object)
@@ -324,9 +280,8 @@ class MistakesView(QWidget):
         self._stale = False
         self._network_version = 0  # bumped on every change; a run of an older version ends stale
         self._run_version = 0
-        self._cell: tuple[int, int] | None = None
         self.runner = LessonRunner(self)
-        self.runner.progress.connect(self._on_progress)
+        self.runner.progress.connect(lambda fraction, _: self._progress.setValue(round(fraction * 1000)))
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
         self.runner.cancelled.connect(self._on_cancelled)
@@ -360,10 +315,7 @@ class MistakesView(QWidget):
         self._evaluate_button.clicked.connect(self.evaluate)
         self._cancel_button = QPushButton("Cancel")
         self._cancel_button.clicked.connect(self.runner.cancel)
-        self._progress = QProgressBar()
-        self._progress.setRange(0, 1000)
-        self._progress.setTextVisible(False)
-        self._progress.setMaximumHeight(6)
+        self._progress = QProgressBar(maximum=1000, textVisible=False, maximumHeight=6)
 
         self.table = ConfusionTable()
         self.table.cellChosen.connect(self.show_cell)
@@ -371,20 +323,17 @@ class MistakesView(QWidget):
         self.wrong_gallery = DigitGallery()
         self.ambiguous_gallery = DigitGallery()
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.wrong_gallery, "Most confidently wrong")
-        self.tabs.addTab(self.ambiguous_gallery, "Most ambiguous")
-        self.tabs.addTab(self.cell_gallery, "Chosen cell")
-        self.tabs.setTabToolTip(0, "Wrong answers with the highest top output, the surest first.")
-        self.tabs.setTabToolTip(1, "Right or wrong, the smallest gap between the top two outputs first.")
-        self.tabs.setTabToolTip(2, "The digits of the clicked confusion-matrix cell, the surest first.")
-        for gallery in (self.cell_gallery, self.wrong_gallery, self.ambiguous_gallery):
+        for gallery, title, tip in (
+            (self.wrong_gallery, "Most confidently wrong", "Wrong answers with the highest top output, surest first."),
+            (self.ambiguous_gallery, "Most ambiguous", "Right or wrong, the smallest gap between the top two first."),
+            (self.cell_gallery, "Chosen cell", "The digits of the clicked confusion-matrix cell, the surest first."),
+        ):
+            self.tabs.setTabToolTip(self.tabs.addTab(gallery, title), tip)
             gallery.digitChosen.connect(self.show_digit)
 
         controls = QHBoxLayout()
-        controls.addWidget(self._data_label)
-        controls.addWidget(self._data_combo)
-        controls.addWidget(self._evaluate_button)
-        controls.addWidget(self._cancel_button)
+        for widget in (self._data_label, self._data_combo, self._evaluate_button, self._cancel_button):
+            controls.addWidget(widget)
         controls.addStretch(1)
         matrix = QWidget()
         matrix.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -452,14 +401,10 @@ class MistakesView(QWidget):
 
     @Slot(int, int)
     def show_cell(self, label: int, predicted: int) -> None:
-        """Show every digit of cell (``label``, ``predicted``) in the cell gallery, the surest first.
-
-        All of them: the largest cell of the official test set (1,118 right 1s)
-        takes about 0.1 s to fill.
-        """
+        """Show all digits of cell (``label``, ``predicted``), the surest first (the official
+        test set's largest cell, 1,118 right 1s, fills in about 0.1 s)."""
         if self._result is None:
             return
-        self._cell = (label, predicted)
         self.table.setCurrentCell(label, predicted)
         examples = self._result.evaluation.cell_examples(label, predicted)
         names = output_labels(self._result.evaluation.outputs.shape[1])
@@ -491,11 +436,7 @@ class MistakesView(QWidget):
         self._network_version += 1
         if self._result is not None and not self._stale:
             self._stale = True
-            self._summary.setText(self._result.summary() + " (The network has changed since: press Evaluate.)")
-
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, _message: str) -> None:
-        self._progress.setValue(int(round(fraction * 1000)))
+            self._summary.setText(self._result.summary() + STALE)
 
     @Slot(object)
     def _on_finished(self, result: MistakesResult) -> None:
@@ -530,8 +471,7 @@ class MistakesView(QWidget):
             self.tabs.setCurrentWidget(self.wrong_gallery)
         self._stale = self._run_version != self._network_version
         self._arrange()  # the matrix's size is known now
-        text = result.summary()
-        self._summary.setText(text + (" (The network has changed since: press Evaluate.)" if self._stale else ""))
+        self._summary.setText(result.summary() + (STALE if self._stale else ""))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
@@ -539,8 +479,7 @@ class MistakesView(QWidget):
 
     def _arrange(self) -> None:
         """Galleries beside the matrix when SIDE_COLUMNS thumbnails fit there, else below it (a narrow dock)."""
-        beside = self.table.width() + SIDE_COLUMNS * self.wrong_gallery.gridSize().width() + 40
-        wide = self.width() >= beside
+        wide = self.width() >= self.table.width() + SIDE_COLUMNS * self.wrong_gallery.gridSize().width() + 40
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self._body.direction() != direction:
             self._body.setDirection(direction)
