@@ -44,8 +44,10 @@ started from large N(0, 1) weights, which L2 shrinks; ours start small
 30 hidden neurons removes capacity the network needs rather than
 redundancy. Augmentation adds what 1,000 digits lack: variety.
 
-Measured full run (seed 0, this 2-core machine): see the report in
-:data:`MEASURED`.
+Measured full run (``digitlab lesson overfit --json``, seed 0, 33 s on
+this 2-core machine shared with other work; augmentation takes most of it):
+plain 100% training, 88.6% test; L2 88.9%; dropout 88.2%; augmentation
+97.3% training, 92.0% test (+3.4 points).
 """
 
 from __future__ import annotations
@@ -76,7 +78,6 @@ DROPOUT_RATE = 0.2
 #: The four runs, in the order they train each epoch.
 RUNS = ("plain", "l2", "dropout", "augment")
 TITLES = {"plain": "plain", "l2": "L2 weight decay", "dropout": "dropout", "augment": "augmentation"}
-MEASURED = ""
 
 
 @dataclass
@@ -384,7 +385,7 @@ def figure(result: OverfitResult) -> Figure:
         lines.append(Line(f"{TITLES[name]}: test", epochs, run_history.test_accuracy, color=color, dashed=True))
     layers = "-".join(str(n) for n in result.layers)
     return Figure(
-        f"Overfitting {result.train_size:,} digits with a {layers} network, and three cures",
+        f"Overfitting {result.train_size:,} digits ({layers}), three cures",
         [Panel("Accuracy", xlabel="epoch", ylabel="share right", lines=lines, ylim=(0.75, 1.005))],
         notes=[result.summary()],
     )

@@ -108,6 +108,7 @@ class OverfitView(QWidget):
         self.runner.failed.connect(self._on_failed)
         self.runner.cancelled.connect(self._on_cancelled)
         self._build(quick)
+        self._plot.setYRange(0.7, 1.005, padding=0)
         self._restyle()
         self._update_controls()
 
@@ -147,7 +148,6 @@ class OverfitView(QWidget):
         plot.setLabel("left", "share right")
         plot.setLabel("bottom", "epoch")
         plot.setToolTip("Accuracy: solid = the training digits, dashed = 1,000 new digits (the test)")
-        plot.setYRange(0.5, 1.01, padding=0)
         self._plot = plot
         # Bottom right, four columns and two rows: after the first epochs every curve is above it.
         self._legend = plot.addLegend(offset=(-10, -10), colCount=4)
@@ -168,8 +168,10 @@ class OverfitView(QWidget):
             label.setWordWrap(True)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Room for the lines the verdict wraps to (an Ignored-width label asks for one).
-        self._verdict.setMinimumHeight(5 * self._verdict.fontMetrics().lineSpacing())
+        # Room for the lines they wrap to (an Ignored-width label asks for one).
+        spacing = self._verdict.fontMetrics().lineSpacing()
+        self._figures.setMinimumHeight(int(4.5 * spacing))
+        self._verdict.setMinimumHeight(5 * spacing)
 
         run_row = QHBoxLayout()
         run_row.addWidget(self._run_button, 1)
@@ -222,6 +224,8 @@ class OverfitView(QWidget):
         self._latest.take()
         self.live_updates = 0
         self._draw(None)
+        # The plateaus are what matter; a quick run's curves climb from lower down.
+        self._plot.setYRange(0.4 if self.quick() else 0.7, 1.005, padding=0)
         self._progress.setValue(0)
         self._status.setText("Training\u2026")
         self._figures.setText("")
