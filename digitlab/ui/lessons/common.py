@@ -12,15 +12,35 @@ from __future__ import annotations
 import threading
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+
+class WrappedLabel(QLabel):
+    """A word-wrapped label of ignored width (long text must not widen the dock) that keeps
+    the height of all its lines: a plain one asks for one line and a short dock cuts the rest."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def _fit(self) -> None:
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit()
 
 
 def text_label(text: str = "", italic: bool = False, selectable: bool = False) -> QLabel:
     """A word-wrapped label that follows the dock's width instead of widening it."""
-    label = QLabel(text)
-    label.setWordWrap(True)
-    # Ignored: a long sentence must not force the dock wider; it wraps instead.
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label = WrappedLabel(text)
     if italic:
         label.setStyleSheet("font-style: italic;")
     if selectable:
@@ -51,4 +71,4 @@ class LatestValue:
         return value
 
 
-__all__ = ["LatestValue", "lesson_texts", "text_label"]
+__all__ = ["LatestValue", "WrappedLabel", "lesson_texts", "text_label"]

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from digitlab.core import evaluation
 from digitlab.ui.lessons.dream import image_pixmap
+from digitlab.ui.lessons.common import WrappedLabel
 from digitlab.ui.lessons.runner import LessonRunner
 from digitlab.ui.session import ModelSession, output_labels
 from digitlab.ui.style import ACCENT, REAL_COLOR
@@ -143,29 +144,6 @@ class _OutlineSelection(QStyledItemDelegate):
             painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Text), 3))
             painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
             painter.restore()
-
-
-class WrappedLabel(QLabel):
-    """A word-wrapped label of ignored width (long text must not widen the dock) that keeps
-    the height of all its lines: a plain one asks for one line and a short dock cuts the rest."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self.setWordWrap(True)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def _fit(self) -> None:
-        needed = self.heightForWidth(self.width())
-        if needed > 0 and needed != self.minimumHeight():
-            self.setMinimumHeight(needed)
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
-        super().setText(text)
-        self._fit()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().resizeEvent(event)
-        self._fit()
 
 
 class ConfusionTable(QTableWidget):
