@@ -130,6 +130,11 @@ def test_config_dict_round_trip_from_strings(qtbot, form):
     saved = form.config_dict()
     assert saved["outputs"] == 11 and saved["dropout"] == 0.25
     assert form.training_config().dropout == 0.25
+    from digitlab.core.history import model_metadata
+
+    # The window saves a model's metadata from these settings: the dropout rate goes with it.
+    meta = model_metadata(data="sample", train_examples=9000, config=saved, history_rows=[], made_by="test")
+    assert meta["hyperparameters"]["dropout"] == 0.25
 
     other = HyperparameterForm()
     qtbot.addWidget(other)
