@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -37,6 +38,67 @@ class FileProblem(ValueError):
     def __reduce__(self):
         # Keep the two-argument constructor picklable (multiprocessing, logging).
         return type(self), (self.path, self.problem)
+
+
+class NotRegularFileError(OSError):
+    """A path names a folder, FIFO, device or socket where a file was expected.
+
+    An OSError, so readers that already report ``err.strerror`` say what it is.
+    """
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file"
+    return "is not a regular file"
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for binary reading only if it is a regular file.
+
+    Reading a FIFO blocks until someone writes to it, and a device such as
+    ``/dev/zero`` never ends, so both are refused before anything is read.
+    The path is stat-ed first, then opened without blocking (``O_NONBLOCK``
+    has no effect on a regular file) and the open descriptor is stat-ed
+    again, so a file swapped for a FIFO in between is refused too.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+
+    Returns
+    -------
+    BinaryIO
+        An open, buffered binary stream; the caller closes it.
+
+    Raises
+    ------
+    NotRegularFileError
+        If ``path`` is a folder, FIFO, socket or device (``strerror`` says
+        which).
+    OSError
+        If it is missing or cannot be opened.
+    """
+    first = os.stat(path)
+    if not stat.S_ISREG(first.st_mode):
+        raise NotRegularFileError(0, _kind(first.st_mode), str(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    handle = os.open(path, flags)
+    try:
+        mode = os.fstat(handle).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(0, _kind(mode), str(path))
+        return os.fdopen(handle, "rb")
+    except BaseException:
+        os.close(handle)
+        raise
 
 
 @contextmanager
