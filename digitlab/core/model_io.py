@@ -25,8 +25,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import lzma
+import math
 import os
+import re
 import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -35,7 +39,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from digitlab import __version__
-from digitlab.core.fileio import FileProblem, atomic_output
+from digitlab.core.fileio import FileProblem, atomic_output, open_regular
 from digitlab.core.architecture import (  # noqa: F401 (MAX_*, check_sizes: re-exported)
     ACTIVATIONS,
     COSTS,
@@ -68,22 +72,37 @@ FORMAT_VERSION = 1
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # The JSON header is a few kilobytes even with a long training history.
 _MAX_META_BYTES = 1024 * 1024
+# Real metadata nests three or four levels (history rows in a list in a dict).
+_MAX_META_DEPTH = 32
+# Strings first, so brackets inside them are skipped; then the brackets.
+_JSON_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# meta plus a weight and a bias per layer.
+_MAX_ENTRIES = 1 + 2 * (MAX_LAYERS - 1)
+_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _ZIP_MAGIC = b"PK\x03\x04"
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Keys save_model fills in from the network itself; callers cannot override them.
 _RESERVED_KEYS = ("format", "format_version", "sizes", "activation", "cost")
 
 # What can go wrong while unpacking a hostile or damaged archive; each becomes
-# a ModelFileError instead of a traceback.
+# a ModelFileError instead of a traceback. Listed, not ``Exception``, so a
+# bug of ours still shows as one (and the fuzz test would catch it).
 _READ_ERRORS = (
     OSError,
-    ValueError,
+    ValueError,  # includes UnicodeError and json.JSONDecodeError
     EOFError,
     KeyError,
+    IndexError,
+    TypeError,
+    OverflowError,  # a header's shape too large for a C integer
     struct.error,
     zlib.error,
+    lzma.LZMAError,
     zipfile.BadZipFile,
     NotImplementedError,  # a zip compression method Python lacks
+    RuntimeError,  # zipfile on an encrypted entry; RecursionError too
+    SyntaxError,  # NumPy parses a .npy header with ast.literal_eval
+    tokenize.TokenError,
     MemoryError,
 )
 
@@ -197,49 +216,65 @@ def load_model(path: str | os.PathLike) -> tuple[Network, dict]:
     Raises
     ------
     ModelFileError
-        If the file is missing, larger than :data:`MAX_FILE_BYTES`, not an
-        ``.npz`` archive, damaged, holds pickled objects, lacks or has extra
-        entries, has arrays of the wrong shape or type or with NaN/inf
-        values, or its metadata is not valid JSON of a known format version.
+        The only error: the file is missing, not a regular file, larger than
+        :data:`MAX_FILE_BYTES`, not an ``.npz`` archive, encrypted, uses a
+        compression other than stored/deflate, damaged, holds pickled
+        objects, lacks or has extra entries, has arrays of the wrong shape or
+        type or with NaN/inf values, or its metadata is too big, too deeply
+        nested, not valid JSON or of an unknown format version.
     """
     path = Path(path)
-    _check_file(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with _open_model_file(path) as stream, zipfile.ZipFile(stream) as archive:
             return _read_archive(path, archive)
     except ModelFileError:
         raise
     except _READ_ERRORS as err:
+        # The one place where a damaged file's many failure modes become one error.
         raise ModelFileError(path, f"damaged or unreadable model file ({_one_line(err)})") from None
 
 
-def _check_file(path: Path) -> None:
-    """Refuse a missing, oversized or non-zip file before NumPy looks at it."""
+def _open_model_file(path: Path):
+    """Open a regular, not oversized file that starts like a zip; refuse others unread."""
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise ModelFileError(path, "is a folder, not a model file")
-        with open(path, "rb") as f:
-            magic = f.read(len(_ZIP_MAGIC))
+        stream = open_regular(path)
     except FileNotFoundError:
         raise ModelFileError(path, "no such file") from None
-    except OSError as err:
+    except OSError as err:  # NotRegularFileError too: a FIFO would block forever
         raise ModelFileError(path, f"cannot read: {err.strerror or _one_line(err)}") from None
-    if size > MAX_FILE_BYTES:
-        raise ModelFileError(path, f"is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for a model")
-    if magic != _ZIP_MAGIC:
-        raise ModelFileError(path, "not a DigitLab model (.npz) file")
+    try:
+        size = os.fstat(stream.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise ModelFileError(path, f"is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for a model")
+        if stream.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+            raise ModelFileError(path, "not a DigitLab model (.npz) file")
+        stream.seek(0)
+    except BaseException:
+        stream.close()
+        raise
+    return stream
 
 
-def _read_archive(path: Path, archive) -> tuple[Network, dict]:
+def _read_archive(path: Path, archive: zipfile.ZipFile) -> tuple[Network, dict]:
     """Validate the archive's entries, then build the network."""
-    unpacked = sum(info.file_size for info in archive.zip.infolist())
+    infos = archive.infolist()
+    if len(infos) > _MAX_ENTRIES:
+        raise ModelFileError(path, f"has {len(infos)} entries, more than a model can have ({_MAX_ENTRIES})")
+    unpacked = 0
+    entries = {}
+    for info in infos:
+        _check_entry(path, info)
+        unpacked += info.file_size
+        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if name in entries:
+            raise ModelFileError(path, f"entry {name!r} appears twice")
+        entries[name] = info
     if unpacked > MAX_FILE_BYTES:
         raise ModelFileError(path, f"unpacks to {unpacked} bytes, over the {MAX_FILE_BYTES}-byte limit")
-    names = set(archive.files)
+    names = set(entries)
     if "meta" not in names:
         raise ModelFileError(path, "not a DigitLab model: the 'meta' entry is missing")
-    meta = _read_meta(path, archive)
+    meta = _read_meta(path, archive, entries["meta"])
     sizes = meta["sizes"]
     n_layers = len(sizes) - 1
     expected = {"meta"} | {f"{kind}{layer}" for kind in "wb" for layer in range(n_layers)}
@@ -250,45 +285,96 @@ def _read_archive(path: Path, archive) -> tuple[Network, dict]:
     if extra:
         raise ModelFileError(path, f"unexpected entr{'y' if len(extra) == 1 else 'ies'} {', '.join(extra)}")
     weights = [
-        _read_parameter(path, archive, f"w{layer}", (sizes[layer + 1], sizes[layer]))
+        _read_parameter(path, archive, entries[f"w{layer}"], (sizes[layer + 1], sizes[layer]))
         for layer in range(n_layers)
     ]
-    biases = [_read_parameter(path, archive, f"b{layer}", (sizes[layer + 1],)) for layer in range(n_layers)]
+    biases = [
+        _read_parameter(path, archive, entries[f"b{layer}"], (sizes[layer + 1],)) for layer in range(n_layers)
+    ]
     return Network(tuple(sizes), meta["activation"], meta["cost"], weights, biases), meta
 
 
-def _array_header(path: Path, archive, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype of an entry, read from its .npy header without loading data."""
-    with archive.zip.open(f"{name}.npy") as member:
+def _check_entry(path: Path, info: zipfile.ZipInfo) -> None:
+    """Refuse, before decompressing anything, entries only a hostile file would have."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise ModelFileError(path, f"entry {name!r} is encrypted")
+    if info.compress_type not in _COMPRESSIONS:
+        # bzip2 and LZMA streams fail in their own ways when damaged, and
+        # NumPy never writes them: only stored and deflate are read.
+        raise ModelFileError(
+            path, f"entry {name!r} uses compression method {info.compress_type} (only stored or deflate)"
+        )
+    if not name.endswith(".npy"):
+        raise ModelFileError(path, f"unexpected entry {name!r} (a model holds only .npy arrays)")
+
+
+def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, check) -> np.ndarray:
+    """Read one .npy entry; ``check(shape, dtype)`` vets its header before any data is read."""
+    name = info.filename[:-4]
+    with archive.open(info) as member:
         version = npy_format.read_magic(member)
         if version == (1, 0):
-            shape, _, dtype = npy_format.read_array_header_1_0(member)
+            shape, fortran, dtype = npy_format.read_array_header_1_0(member)
         elif version == (2, 0):
-            shape, _, dtype = npy_format.read_array_header_2_0(member)
+            shape, fortran, dtype = npy_format.read_array_header_2_0(member)
         else:
             raise ModelFileError(path, f"entry {name!r} has an unsupported .npy version {version}")
-    if dtype.hasobject:
-        # Object arrays are pickles; never unpickle a file from elsewhere.
-        raise ModelFileError(path, f"entry {name!r} holds Python objects (pickle), which are refused")
-    return shape, dtype
+        if dtype.hasobject:
+            # Object arrays are pickles; never unpickle a file from elsewhere.
+            raise ModelFileError(path, f"entry {name!r} holds Python objects (pickle), which are refused")
+        check(shape, dtype)
+        count = math.prod(shape)
+        nbytes = count * dtype.itemsize
+        if nbytes > info.file_size:
+            raise ModelFileError(path, f"entry {name!r} declares {nbytes} bytes but holds at most {info.file_size}")
+        data = member.read(nbytes)
+        # Reading on to the end makes zipfile check the CRC of the whole entry.
+        if len(data) != nbytes or member.read(1):
+            raise ModelFileError(path, f"entry {name!r} does not hold the {nbytes} bytes its header declares")
+    array = np.frombuffer(data, dtype=dtype, count=count)
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
-def _read_meta(path: Path, archive) -> dict:
+def _read_meta(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
     """Decode and check the JSON metadata."""
-    shape, dtype = _array_header(path, archive, "meta")
-    if dtype != np.uint8 or len(shape) != 1:
-        raise ModelFileError(path, f"the 'meta' entry must be 1-D bytes, found {dtype} {shape}")
-    if shape[0] > _MAX_META_BYTES:
-        raise ModelFileError(path, f"the metadata is {shape[0]} bytes, over the {_MAX_META_BYTES}-byte limit")
-    raw = archive["meta"].tobytes()
+
+    def check(shape, dtype):
+        if dtype != np.uint8 or len(shape) != 1:
+            raise ModelFileError(path, f"the 'meta' entry must be 1-D bytes, found {dtype} {shape}")
+        if shape[0] > _MAX_META_BYTES:
+            raise ModelFileError(path, f"the metadata is {shape[0]} bytes, over the {_MAX_META_BYTES}-byte limit")
+
+    raw = _read_array(path, archive, info, check).tobytes()
     try:
-        meta = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelFileError(path, f"the metadata is not valid JSON (not UTF-8: {_one_line(err)})") from None
+    depth = _json_depth(text)
+    if depth > _MAX_META_DEPTH:
+        # json.loads recurses once per level; refuse before it can overflow the stack.
+        raise ModelFileError(path, f"the metadata nests {depth} levels deep, over the limit of {_MAX_META_DEPTH}")
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as err:
         raise ModelFileError(path, f"the metadata is not valid JSON ({_one_line(err)})") from None
     if not isinstance(meta, dict):
         raise ModelFileError(path, "the metadata is not a JSON object")
     _check_meta(path, meta)
     return meta
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of ``[`` and ``{`` in JSON text, ignoring brackets inside strings."""
+    depth = deepest = 0
+    for match in _JSON_BRACKETS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
 
 
 def _check_meta(path: Path, meta: dict) -> None:
@@ -311,14 +397,17 @@ def _check_meta(path: Path, meta: dict) -> None:
         raise ModelFileError(path, problem)
 
 
-def _read_parameter(path: Path, archive, name: str, expected: tuple[int, ...]) -> np.ndarray:
+def _read_parameter(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, expected: tuple[int, ...]) -> np.ndarray:
     """Load one weight or bias array after checking its header."""
-    shape, dtype = _array_header(path, archive, name)
-    if shape != expected:
-        raise ModelFileError(path, f"array {name} has shape {shape}, expected {expected}")
-    if dtype.kind != "f":
-        raise ModelFileError(path, f"array {name} has type {dtype}, expected floating point")
-    values = archive[name]
+    name = info.filename[:-4]
+
+    def check(shape, dtype):
+        if shape != expected:
+            raise ModelFileError(path, f"array {name} has shape {shape}, expected {expected}")
+        if dtype.kind != "f":
+            raise ModelFileError(path, f"array {name} has type {dtype}, expected floating point")
+
+    values = _read_array(path, archive, info, check)
     if not np.isfinite(values).all():
         raise ModelFileError(path, f"array {name} contains NaN or infinity")
     if values.size and float(np.abs(values).max()) > _FLOAT32_MAX:
