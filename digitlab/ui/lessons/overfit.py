@@ -10,8 +10,6 @@ GUI thread, so the worker never touches a widget.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -20,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +27,7 @@ import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 from digitlab.core.lessons import overfit as lesson
 from digitlab.core.lessons.figure import PALETTE
 from digitlab.ui import style
+from digitlab.ui.lessons.common import LatestValue, lesson_texts, text_label
 from digitlab.ui.lessons.runner import LessonRunner
 from digitlab.ui.session import ModelSession
 
@@ -52,23 +50,6 @@ HINT = (
 def make_view(session: ModelSession) -> "OverfitView":
     """The registry's entry point: an overfit view (it trains its own networks, not the session's)."""
     return OverfitView(session)
-
-
-class _Latest:
-    """The newest snapshot from the worker; set on its thread, taken in the GUI thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value = None
-
-    def put(self, value) -> None:
-        with self._lock:
-            self._value = value
-
-    def take(self):
-        with self._lock:
-            value, self._value = self._value, None
-        return value
 
 
 class OverfitView(QWidget):
@@ -98,7 +79,7 @@ class OverfitView(QWidget):
         self.setToolTip("Overfitting 1,000 digits, and three cures.")
         self._session = session
         self._rng = rng if rng is not None else np.random.default_rng()
-        self._latest = _Latest()
+        self._latest = LatestValue()
         self._result = None
         #: How many times the curves were redrawn during the current run (live updates).
         self.live_updates = 0
@@ -114,12 +95,7 @@ class OverfitView(QWidget):
 
     # ------------------------------------------------------------------ build
     def _build(self, quick: bool) -> None:
-        self._explanation = QLabel(EXPLANATION)
-        self._hint = QLabel(HINT)
-        self._hint.setStyleSheet("font-style: italic;")
-        for label in (self._explanation, self._hint):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._explanation, self._hint = lesson_texts(EXPLANATION, HINT)
 
         full, short = lesson.Config(), lesson.Config.quick()
         self._quick_box = QCheckBox("Quick run")
@@ -161,17 +137,9 @@ class OverfitView(QWidget):
                 name = f"{lesson.TITLES[run]}: {'training' if part == 'train' else 'test'}"
                 self._curves[(run, part)] = plot.plot([], [], pen=pen, name=name)
 
-        self._figures = QLabel("")
+        self._figures = text_label("", selectable=True)
         self._figures.setTextFormat(Qt.TextFormat.RichText)
-        self._verdict = QLabel("Run to train the four networks.")
-        for label in (self._figures, self._verdict):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Room for the lines they wrap to (an Ignored-width label asks for one).
-        spacing = self._verdict.fontMetrics().lineSpacing()
-        self._figures.setMinimumHeight(int(4.5 * spacing))
-        self._verdict.setMinimumHeight(5 * spacing)
+        self._verdict = text_label("Run to train the four networks.", selectable=True)
 
         run_row = QHBoxLayout()
         run_row.addWidget(self._run_button, 1)
