@@ -55,7 +55,7 @@ from digitlab.ui.widgets.learning_curves import LearningCurves
 FORM_FIELDS = (
     "hidden_edit", "outputs_combo", "activation_combo", "cost_combo", "seed_spin", "learning_rate_spin",
     "batch_spin", "epochs_spin", "momentum_spin", "weight_decay_spin", "data_combo", "train_size_spin",
-    "shuffle_labels_check", "augment_check", "continue_check",
+    "dropout_spin", "shuffle_labels_check", "augment_check", "continue_check",
 )
 
 
