@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from digitlab.core.fileio import FileProblem, atomic_output
+from digitlab.core.fileio import FileProblem, atomic_output, open_regular
 
 __all__ = ["IdxError", "MAX_DATA_BYTES", "MAX_DIM", "read_idx", "write_idx"]
 
@@ -82,7 +82,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     try:
-        with open(path, "rb") as raw:
+        # open_regular: a FIFO would block for ever, a device never end.
+        with open_regular(path) as raw:
             is_gzip = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
             if not is_gzip:
@@ -93,6 +94,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise IdxError(path, "no such file") from None
     except IsADirectoryError:
         raise IdxError(path, "is a folder, not a file") from None
+    except MemoryError:
+        raise IdxError(path, "not enough memory to read it") from None
     # BadGzipFile is an OSError, so it must come before the generic case.
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise IdxError(path, f"corrupt gzip data ({_one_line(err)})") from None
@@ -111,8 +114,12 @@ def _read_idx_stream(stream: BinaryIO, path: Path) -> np.ndarray:
         )
     if stream.read(1):
         raise IdxError(path, f"trailing data after the {expected} bytes the header declares")
+    # frombuffer shares the bytearray's memory (writable), so no copy is made.
     array = np.frombuffer(data, dtype=dtype).reshape(shape)
-    return array.astype(dtype.newbyteorder("="), copy=False)
+    if dtype.byteorder not in ("=", "|") and not dtype.isnative:
+        # Swap in place: a copy would double the peak memory of a big file.
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array
 
 
 def _read_header(stream: BinaryIO, path: Path) -> tuple[np.dtype, tuple[int, ...]]:

@@ -509,3 +509,39 @@ def test_path_arguments_accept_strings(mnist_like):
     images, _ = load_test_set(str(folder))
     np.testing.assert_array_equal(images, test[0])
     assert isinstance(find_mnist_files(str(folder))["t10k-images"], Path)
+
+
+# ---------------------------------------------------------------------------
+# Issue 13: FIFOs (item 6) and peak memory of wide types (item 7)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_fifo_is_refused_without_blocking(tmp_path):
+    from tests.core.test_model_io import assert_refused_promptly
+
+    fifo = tmp_path / "train-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    assert_refused_promptly(fifo, read_idx, IdxError, "FIFO")
+
+
+def test_device_is_refused():
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("needs /dev/zero")
+    assert_idx_error("/dev/zero", "device, not a regular file")
+
+
+def test_big_endian_data_is_converted_without_a_second_copy(tmp_path):
+    # 8 MB of float64: converting to native order used to copy it (peak 2x).
+    values = np.arange(1_000_000, dtype=np.float64).reshape(1000, 1000)
+    path = tmp_path / "wide.idx"
+    path.write_bytes(idx_bytes(0x0E, values.shape, values.astype(">f8").tobytes()))
+    tracemalloc.start()
+    try:
+        back = read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(back, values)
+    assert back.dtype.isnative
+    assert peak < 1.4 * values.nbytes
