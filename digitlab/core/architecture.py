@@ -123,8 +123,12 @@ def parse_layers(text: str) -> tuple[int, ...]:
     ArchitectureError
         With a one-line message saying what is wrong.
     """
+    parts = text.replace(" ", "").split(",")
+    if "" in parts and parts != [""]:
+        # "784,,10" is a typo, not a 784-10 network: never drop a part silently.
+        raise ArchitectureError(f"layer sizes: empty size between commas in {text!r}")
     try:
-        sizes = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+        sizes = tuple(int(part) for part in parts if part)
     except ValueError:
         raise ArchitectureError(f"layer sizes must be comma-separated whole numbers, got {text!r}") from None
     if len(sizes) < MIN_LAYERS or any(s < 1 for s in sizes):

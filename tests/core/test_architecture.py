@@ -82,6 +82,22 @@ def test_parse_layers():
             parse_layers(bad)
 
 
+@pytest.mark.parametrize("text", ["784,,10", "784,16,,10", ",784,10", "784,10,", "784, ,10"])
+def test_parse_layers_refuses_an_empty_part(text):
+    # Issue 13 item 13: "784,,10" used to become a 784-10 network silently.
+    with pytest.raises(ArchitectureError, match="empty size"):
+        parse_layers(text)
+
+
+def test_cli_layers_option_refuses_an_empty_part():
+    import argparse
+
+    from digitlab.cli.common import layers
+
+    with pytest.raises(argparse.ArgumentTypeError, match="empty size"):
+        layers("784,,10")
+
+
 def test_parse_hidden_layers():
     assert parse_hidden_layers("16, 16") == (784, 16, 16, 10)
     assert parse_hidden_layers("") == (784, 10)
