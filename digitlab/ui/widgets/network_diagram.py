@@ -111,7 +111,7 @@ class NetworkDiagram(QWidget):
         self._timer.timeout.connect(self.refresh)
         session.inputChanged.connect(self.schedule_refresh)
         session.networkChanged.connect(self.schedule_refresh)
-        self.setMinimumSize(360, 260)
+        self.setMinimumSize(300, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Click a neuron to see its weights and what it finds in your drawing.")
         self.refresh()
@@ -360,11 +360,12 @@ class NetworkDiagram(QWidget):
             painter.drawRect(QRectF(centre.x() - r - 4, centre.y() - half_h, 2 * r + 8 + 6 + 8 * len(labels[winner]) + 4, 2 * half_h))
             painter.setPen(foreground)
         bottom = self.height() - 36
-        names = ["input 28x28"] + [f"hidden {layer}: {self.sizes[layer]}" for layer in range(1, last)] + ["output"]
+        names = ["input\n28x28"] + [f"hidden {layer}\n{self.sizes[layer]}" for layer in range(1, last)]
+        names.append(f"output\n{self.sizes[last]}")
         xs = [self._image_rect.center().x()] + [float(c[0, 0]) for c in self._centres]
         for layer, (x, name) in enumerate(zip(xs, names)):
             if 0 < layer and self.sizes[layer] > self.shown(layer):
-                name += f"\n(first {self.shown(layer)} shown)"
+                name += f" ({self.shown(layer)} shown)"
             painter.drawText(QRectF(x - 70, bottom, 140, 34), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, name)
 
 
