@@ -8,17 +8,22 @@ everything else, ready for :func:`digitlab.core.preprocess.to_grayscale`.
 
 from __future__ import annotations
 
+import math
 import os
+import tokenize
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QImage, QImageReader
 
-from digitlab.core.fileio import write_bytes_atomically
+from digitlab.core.fileio import open_regular, write_bytes_atomically
 from digitlab.core.preprocess import InvalidImageError
 
 __all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
     "ImageReadError",
     "ImageWriteError",
     "read_image",
@@ -26,6 +31,15 @@ __all__ = [
     "qimage_to_array",
     "array_to_qimage",
 ]
+
+#: Image files larger than this are refused unread.
+MAX_FILE_BYTES = 128 * 1024 * 1024
+#: Pictures (and .npy arrays) with more pixels are refused before decoding:
+#: 24 megapixels covers a photo from a phone, and its RGBA copies plus the
+#: float conversion of preprocessing stay well under 600 MB.
+MAX_PIXELS = 24_000_000
+# What NumPy's .npy header parser raises on damaged or foreign bytes.
+_NPY_HEADER_ERRORS = (ValueError, SyntaxError, tokenize.TokenError, EOFError, OverflowError, TypeError, MemoryError)
 
 # Formats whose pixels are gray levels already; others become RGBA.
 _GRAY_FORMATS = {QImage.Format.Format_Grayscale8, QImage.Format.Format_Grayscale16}
@@ -64,41 +78,87 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     ImageReadError
-        One line naming the file: missing, unreadable, not an image, or a
-        ``.npy`` file holding something other than a 2-D numeric array.
+        One line naming the file: missing, unreadable, not a regular file,
+        larger than :data:`MAX_FILE_BYTES` or :data:`MAX_PIXELS`, not an
+        image, or a ``.npy`` file holding something other than a 2-D numeric
+        array.
     """
     path = Path(path)
     try:
-        # Opening it ourselves turns "missing", "a folder" and "no
-        # permission" into precise messages; Qt would say only "unknown".
-        with open(path, "rb"):
-            pass
+        # Opening it ourselves turns "missing", "a folder", "a FIFO" and "no
+        # permission" into precise messages (Qt would say only "unknown"),
+        # and the bytes then come from this very descriptor, so the file
+        # cannot be swapped for a FIFO after the check.
+        with open_regular(path) as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ImageReadError(f"{path}: is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for an image")
+            if path.suffix.lower() == ".npy":
+                return _read_npy(path, stream)
+            data = stream.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise ImageReadError(f"{path}: {reason.lower()}") from None
-    if path.suffix.lower() == ".npy":
-        return _read_npy(path)
-    reader = QImageReader(str(path))
+    except MemoryError:
+        raise ImageReadError(f"{path}: not enough memory to read it") from None
+    return _decode(path, data)
+
+
+def _decode(path: Path, data: bytes) -> np.ndarray:
+    """Decode image bytes with Qt, after checking the declared pixel count."""
+    encoded = QByteArray(data)
+    buffer = QBuffer(encoded)
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    # The suffix is only a hint; Qt still recognises the content.
+    reader = QImageReader(buffer, path.suffix.lstrip(".").lower().encode("ascii", "ignore"))
     reader.setAutoTransform(True)
+    declared = reader.size()
+    if declared.isValid() and declared.width() * declared.height() > MAX_PIXELS:
+        # Refused from the header alone: a few hundred kilobytes of PNG can
+        # declare 8000x8000 pixels, gigabytes once decoded and converted.
+        raise ImageReadError(
+            f"{path}: {declared.width()}x{declared.height()} pixels, over the limit of {MAX_PIXELS:,} pixels"
+        )
     image = reader.read()
+    buffer.close()
     if image.isNull():
         raise ImageReadError(f"{path}: not an image Qt can read")
+    if image.width() * image.height() > MAX_PIXELS:  # a format that did not declare its size
+        raise ImageReadError(f"{path}: {image.width()}x{image.height()} pixels, over the limit of {MAX_PIXELS:,} pixels")
     return qimage_to_array(image)
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def _read_npy(path: Path, stream) -> np.ndarray:
+    """A 2-D numeric array from an open .npy file; the header is checked before any allocation."""
     try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except _NPY_HEADER_ERRORS as err:
+        # A .npz renamed .npy, a damaged header, text: all "not a .npy array".
         detail = " ".join(str(err).split()) or type(err).__name__
         raise ImageReadError(f"{path}: not a readable .npy array ({detail})") from None
-    numeric = np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
-    if array.ndim != 2 or not numeric or array.size == 0:
+    if dtype.hasobject:
+        # Object arrays are pickles: never unpickled.
+        raise ImageReadError(f"{path}: not a readable .npy array (it holds Python objects, which are refused)")
+    numeric = np.issubdtype(dtype, np.number) or dtype == np.bool_
+    if len(shape) != 2 or not numeric or math.prod(shape) == 0:
         raise ImageReadError(
-            f"{path}: a .npy image must hold a 2-D numeric array, "
-            f"got shape {array.shape} of {array.dtype}"
+            f"{path}: a .npy image must hold a 2-D numeric array, got shape {shape} of {dtype}"
         )
-    return array
+    count = math.prod(shape)
+    if count > MAX_PIXELS:
+        raise ImageReadError(f"{path}: {shape[0]}x{shape[1]} values, over the limit of {MAX_PIXELS:,} pixels")
+    nbytes = count * dtype.itemsize
+    buffer = bytearray(nbytes)
+    found = stream.readinto(buffer)
+    if found != nbytes:
+        raise ImageReadError(f"{path}: not a readable .npy array (truncated: {found} of {nbytes} bytes)")
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:

@@ -160,7 +160,7 @@ def test_missing_file(tmp_path):
 
 
 def test_folder_is_not_an_image(tmp_path):
-    with pytest.raises(ImageReadError, match="directory"):
+    with pytest.raises(ImageReadError, match="folder"):
         read_image(tmp_path)
 
 
@@ -276,3 +276,85 @@ def test_qimage_to_array_result_outlives_the_qimage():
 def test_qimage_to_array_rejects_a_null_image():
     with pytest.raises(InvalidImageError):
         qimage_to_array(QImage())
+
+
+# --- hostile files (issue 13 items 4, 6, 7) ---------------------------------------------------
+
+
+def npy_claiming(shape, dtype="<f8") -> bytes:
+    """A .npy header declaring ``shape`` followed by no data at all."""
+    header = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {tuple(shape)}, }}"
+    header = header.ljust(64 * ((len(header) + 10) // 64 + 1) - 11) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+def png_header_only(width, height) -> bytes:
+    """A tiny RGBA PNG declaring ``width`` x ``height``: its IHDR and a short IDAT.
+
+    A decoder learns the size from IHDR alone; the pixel data is missing.
+    """
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(64)))
+
+
+def test_npy_declaring_80_gb_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge.npy"
+    path.write_bytes(npy_claiming((100_000, 100_000)))  # 80 GB of float64
+    assert path.stat().st_size < 200
+    with pytest.raises(ImageReadError) as caught:
+        read_image(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "over the limit" in message and "\n" not in message
+
+
+def test_npy_shorter_than_its_header_says(tmp_path):
+    path = tmp_path / "short.npy"
+    path.write_bytes(npy_claiming((28, 28)) + b"\x00" * 100)
+    with pytest.raises(ImageReadError, match="truncated"):
+        read_image(path)
+
+
+def test_npz_renamed_npy_is_not_a_npy_array(tmp_path):
+    path = tmp_path / "archive.npy"
+    with open(path, "wb") as out:
+        np.savez(out, a=np.zeros((28, 28)))
+    with pytest.raises(ImageReadError, match="not a readable .npy array"):
+        read_image(path)
+
+
+def test_fortran_order_npy_keeps_its_values(tmp_path):
+    array = np.asfortranarray(np.arange(28 * 30, dtype=np.float32).reshape(28, 30))
+    np.save(tmp_path / "f.npy", array)
+    np.testing.assert_array_equal(read_image(tmp_path / "f.npy"), array)
+
+
+def test_png_declaring_too_many_pixels_is_refused_from_its_header(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(png_header_only(8000, 8000))
+    with pytest.raises(ImageReadError, match="8000x8000 pixels, over the limit"):
+        read_image(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+@pytest.mark.parametrize("name", ["digit.png", "digit.npy"])
+def test_fifo_is_refused_without_blocking(tmp_path, name):
+    from tests.core.test_model_io import assert_refused_promptly
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    assert_refused_promptly(fifo, read_image, ImageReadError, "fifo")
+
+
+def test_file_name_that_is_not_utf8_is_read(tmp_path, rng):
+    if os.name != "posix":
+        pytest.skip("byte file names are POSIX")
+    pixels = rng.integers(0, 256, size=(28, 28), dtype=np.uint8)
+    name = os.path.join(os.fsencode(tmp_path), b"d\xe9git.png")
+    write_png(os.fsdecode(name), pixels)
+    np.testing.assert_array_equal(read_image(os.fsdecode(name)), pixels)
