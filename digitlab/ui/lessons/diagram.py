@@ -15,8 +15,17 @@ so everything runs on the GUI thread.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
@@ -67,7 +76,7 @@ class NeuronPanel(QWidget):
         for caption in ("Its incoming weights", "Weights x your drawing: what it finds"):
             label = text_label(caption)
             plot = pg.GraphicsLayoutWidget()
-            plot.setMinimumSize(150, 100)
+            plot.setMinimumSize(130, 100)
             box = plot.addViewBox(row=0, col=0, invertY=True, enableMouse=False)
             box.setMenuEnabled(False)
             image = pg.ImageItem(axisOrder="row-major")
@@ -89,6 +98,14 @@ class NeuronPanel(QWidget):
             layout.addWidget(plot, 1)
         layout.addWidget(self.numbers)
         self._restyle()
+
+    # A word-wrapped title makes a layout ask height-for-width, which adds up the images'
+    # tall size hints: the scroll area would then make the view twice the dock's height.
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt API)
+        return False
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(220, 380)
 
     def _restyle(self) -> None:
         for plot in self._plots:
@@ -163,8 +180,8 @@ class DiagramView(QWidget):
         explanation, hint = lesson_texts(EXPLANATION, HINT)
         self.diagram = NetworkDiagram(session)
         self.panel = NeuronPanel()
-        self.weight_button = QRadioButton("Lines: the weight w")
-        self.contribution_button = QRadioButton("Lines: weight x activation, w x a (what flows now)")
+        self.weight_button = QRadioButton("Lines: weight w")
+        self.contribution_button = QRadioButton("Lines: w x activation (what flows now)")
         self.weight_button.setChecked(True)
         self.weight_button.setToolTip("Each line's colour and strength is its weight, whatever the input.")
         self.contribution_button.setToolTip("Each line is its weight times the activation it carries for this input.")
@@ -182,12 +199,22 @@ class DiagramView(QWidget):
         body = QHBoxLayout()
         body.addWidget(self.diagram, 5)
         body.addWidget(self.panel, 2)
-        layout = QVBoxLayout(self)
+        # Everything scrolls in a short dock rather than stretching the window past the screen.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(explanation)
         layout.addWidget(hint)
         layout.addLayout(toggles)
         layout.addLayout(body, 1)
         layout.addWidget(legend)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.diagram.neuronClicked.connect(self._show_neuron)
         self.diagram.refreshed.connect(self._follow)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -111,10 +111,13 @@ class NetworkDiagram(QWidget):
         self._timer.timeout.connect(self.refresh)
         session.inputChanged.connect(self.schedule_refresh)
         session.networkChanged.connect(self.schedule_refresh)
-        self.setMinimumSize(300, 220)
+        self.setMinimumSize(260, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Click a neuron to see its weights and what it finds in your drawing.")
         self.refresh()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(560, 400)
 
     # ------------------------------------------------------------------ model
     @property
