@@ -54,6 +54,7 @@ def _view_of(name: str) -> Callable[[ModelSession], QWidget]:
 
 LESSONS: tuple[LessonView, ...] = (
     LessonView("noise", "Noise test", _view_of("noise"), open_at_start=True),
+    LessonView("diagram", "The network diagram", _view_of("diagram")),
     LessonView("descent", "Gradient descent in 1-D and 2-D", _view_of("descent")),
     LessonView("dream", "Dream a digit", _view_of("dream")),
     LessonView("mistakes", "Its mistakes", _view_of("mistakes")),
