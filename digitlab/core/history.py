@@ -38,8 +38,11 @@ __all__ = [
 SMOOTHING_WINDOW = 50
 #: Weight of the past in the moving average, ``1 - 1 / SMOOTHING_WINDOW``.
 EMA_BETA = 1 - 1 / SMOOTHING_WINDOW
+#: The last two came later (at the end, so readers of the first eight still work):
+#: the lengths of each batch's gradient and step, ``nan`` where unknown.
 CSV_COLUMNS = (
     "batch", "loss", "smoothed_loss", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+    "grad_norm", "step_norm",
 )
 #: The statistics of one epoch, as :meth:`History.add_epoch` takes them.
 EPOCH_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
@@ -114,19 +117,34 @@ class History:
     def __init__(self) -> None:
         self._losses = _GrowingArray()
         self._smoothed = _GrowingArray()
+        self._grad_norms = _GrowingArray()
+        self._step_norms = _GrowingArray()
         self._ema = 0.0
         self._ema_count = 0
         self._epochs: list[dict] = []
 
     # ------------------------------------------------------------ adding
-    def add_losses(self, losses) -> None:
-        """Append mini-batch losses, in order (NaN and inf are kept: a run may diverge)."""
+    def add_losses(self, losses, grad_norms=None, step_norms=None) -> None:
+        """Append mini-batch losses, in order (NaN and inf are kept: a run may diverge).
+
+        ``grad_norms`` and ``step_norms``, when given, are the lengths of each
+        of these batches' gradient and step (``Progress.grad_norms`` and
+        ``step_norms``); missing ones are recorded as NaN.
+        """
         losses = np.asarray(losses, dtype=np.float64).ravel()
         if len(losses) == 0:
             return
+        norms = []
+        for values in (grad_norms, step_norms):
+            values = np.full(len(losses), np.nan) if values is None else np.asarray(values, np.float64).ravel()
+            if len(values) != len(losses):
+                raise ValueError(f"{len(values)} norms for {len(losses)} losses")
+            norms.append(values)
         smoothed, self._ema, self._ema_count = _ema(losses, EMA_BETA, self._ema, self._ema_count)
         self._losses.extend(losses)
         self._smoothed.extend(smoothed)
+        self._grad_norms.extend(norms[0])
+        self._step_norms.extend(norms[1])
 
     def add_epoch(self, stats: Mapping) -> None:
         """Append one epoch's statistics, at the current batch.
@@ -146,8 +164,8 @@ class History:
 
     def clear(self) -> None:
         """Forget everything (another model is shown now)."""
-        self._losses.clear()
-        self._smoothed.clear()
+        for column in (self._losses, self._smoothed, self._grad_norms, self._step_norms):
+            column.clear()
         self._ema, self._ema_count = 0.0, 0
         self._epochs.clear()
 
@@ -174,6 +192,14 @@ class History:
         """A copy of the smoothed losses: ``smooth(losses(), SMOOTHING_WINDOW)``."""
         return self._smoothed.copy()
 
+    def grad_norms(self) -> np.ndarray:
+        """A copy of each batch's gradient length (L2 norm over all parameters; NaN: unknown)."""
+        return self._grad_norms.copy()
+
+    def step_norms(self) -> np.ndarray:
+        """A copy of each batch's step length, the norm of the change of the parameters (NaN: unknown)."""
+        return self._step_norms.copy()
+
     def epoch_table(self) -> dict[str, np.ndarray]:
         """Per-epoch columns: epoch and batch (int64), train/val loss and accuracy (float64)."""
         table = {key: np.array([e[key] for e in self._epochs], dtype=np.int64) for key in ("epoch", "batch")}
@@ -196,14 +222,15 @@ class History:
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        for batch, loss, smoothed in zip(self.batch_numbers(), self.losses(), self.smoothed_losses()):
+        columns = (self.losses(), self.smoothed_losses(), self.grad_norms(), self.step_norms())
+        for batch, (loss, smoothed, grad, step) in zip(self.batch_numbers(), zip(*columns)):
             row = [int(batch), repr(float(loss)), repr(float(smoothed))]
             epoch = by_batch.get(int(batch))
             if epoch is None:
                 row += [""] * 5
             else:
-                row += [epoch["epoch"]] + [repr(float(epoch[key])) for key in CSV_COLUMNS[4:]]
-            writer.writerow(row)
+                row += [epoch["epoch"]] + [repr(float(epoch[key])) for key in _EPOCH_VALUES]
+            writer.writerow(row + [repr(float(grad)), repr(float(step))])
         return text.getvalue()
 
     def write_csv(self, path: str | os.PathLike) -> None:

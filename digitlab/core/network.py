@@ -496,4 +496,5 @@ class Network:
             self.parameters += self._velocity
         else:
             self.parameters -= grad
+        self.last_update = grad, (self._velocity if momentum else grad)  # (lr*gradient, +-step): for plots
         return loss

@@ -5,10 +5,15 @@ then; whoever iterates it (the command line, a test, or the window's worker
 thread) decides what to show. Pause, resume, stop, single steps and changes of
 the learning rate arrive through a :class:`TrainingControl`, which the loop
 reads between batches, so they are safe to call from another thread.
+
+Records carry each batch's loss and the lengths of its gradient and step:
+steps shrink as the slope does. A speed limit (``set_batch_rate``) slows the
+loop to a few batches a second, so that a learner can watch descent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -19,6 +24,10 @@ import numpy as np
 
 from digitlab.core.datasets import DataSplit
 from digitlab.core.network import Network
+
+#: Slow motion sleeps in slices this long (s): stop and pause are heard within one.
+SLEEP_SLICE = 0.05
+MAX_STEP_IMAGES = 32  # images of a stepped batch a record carries, at most
 
 #: Weights larger than this mean the run has blown up even if the loss is finite
 #: (a healthy MNIST network keeps its weights within about +-10).
@@ -83,14 +92,22 @@ class EpochStats:
     val_accuracy: float
 
     def as_dict(self) -> dict:
-        return {
-            "epoch": self.epoch,
-            "seconds": round(self.seconds, 4),
-            "train_loss": self.train_loss,
-            "train_accuracy": self.train_accuracy,
-            "val_loss": self.val_loss,
-            "val_accuracy": self.val_accuracy,
-        }
+        return {**dataclasses.asdict(self), "seconds": round(self.seconds, 4)}
+
+
+_EMPTY = np.zeros(0, dtype=np.float64)
+_EMPTY.flags.writeable = False  # shared by records that carry no norms: must stay empty
+
+
+@dataclass(frozen=True)
+class StepBatch:
+    """A single step's mini-batch: number in the run (from 1), loss, first inputs as the
+    network saw them ((n, 28, 28) float32 in [0, 1]) and labels (int64), read-only."""
+
+    number: int
+    loss: float
+    images: np.ndarray
+    labels: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,12 @@ class Progress:
     learning_rate: float
     epoch_stats: EpochStats | None = None
     message: str = ""
+    #: Per batch of ``batch_losses``: L2 norms of the whole gradient (with weight decay, of
+    #: the decayed cost) and of the step (lr * |gradient|, or |velocity| with momentum).
+    grad_norms: np.ndarray = field(default_factory=lambda: _EMPTY)
+    step_norms: np.ndarray = field(default_factory=lambda: _EMPTY)
+    #: In the "paused" record after a single step: what that batch was.
+    step: StepBatch | None = None
 
     @property
     def total_batches(self) -> int:
@@ -141,6 +164,7 @@ class TrainingControl:
         self._stop = False
         self._step_credits = 0
         self._pending: dict[str, float] = {}
+        self._batch_interval = 0.0
 
     def pause(self) -> None:
         with self._condition:
@@ -178,6 +202,18 @@ class TrainingControl:
             raise ValueError(f"cannot change {', '.join(sorted(unknown))} during a run")
         with self._condition:
             self._pending.update(values)
+
+    def set_batch_rate(self, rate: float | None) -> None:
+        """Train at most ``rate`` mini-batches a second (None or 0: full speed); any thread, any time."""
+        if rate is not None and not (rate >= 0 and math.isfinite(rate)):
+            raise ValueError(f"batch rate must be a positive number or None, got {rate}")
+        with self._condition:
+            self._batch_interval = 1.0 / rate if rate else 0.0
+
+    def batch_interval(self) -> float:
+        """Seconds the loop keeps between the starts of two batches (0: no limit); loop side."""
+        with self._condition:
+            return self._batch_interval
 
     def take_hyperparameters(self) -> dict[str, float]:
         """The changes handed over since the last call (loop side)."""
@@ -236,8 +272,8 @@ def select_training_set(
     return images, labels
 
 
-def _read_only(arrays) -> tuple[np.ndarray, ...]:
-    copies = tuple(np.array(a) for a in arrays)
+def _read_only(arrays, dtype=None) -> tuple[np.ndarray, ...]:
+    copies = tuple(np.array(a, dtype=dtype) for a in arrays)
     for a in copies:
         a.flags.writeable = False
     return copies
@@ -250,11 +286,13 @@ def train(
     control: TrainingControl | None = None,
     min_interval: float = 1 / 30,
     clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Progress]:
     """Train ``network`` in place, yielding :class:`Progress` records.
 
     A ``"batch"`` record comes at most every ``min_interval`` seconds (0: after
-    every batch), however fast training runs; ``"epoch"``, ``"paused"`` and the
+    every batch; under a speed limit: after every batch too, so curves move batch
+    by batch), however fast training runs; ``"epoch"``, ``"paused"`` and the
     final record always come.
 
     Parameters
@@ -269,8 +307,11 @@ def train(
     min_interval : float
         Throttle for batch records, in seconds.
     clock : callable, optional
-        Seconds now, for the throttle, ``elapsed`` and ``EpochStats.seconds``;
-        a test passes a clock it controls.
+        Seconds now, for the throttle, the speed limit, ``elapsed`` and
+        ``EpochStats.seconds``; a test passes a clock it controls.
+    sleep : callable, optional
+        Waits the given seconds, for the speed limit (read before each batch, see
+        :meth:`TrainingControl.set_batch_rate`); time slept counts as training time.
     """
     config.validate()
     control = control or TrainingControl()
@@ -287,6 +328,7 @@ def train(
              "weight_decay": config.weight_decay}
 
     state = _LoopState(network, clock)
+    last_start = float("-inf")
     targets = eye[labels]
     for epoch in range(config.epochs):
         epoch_start = clock()
@@ -297,10 +339,14 @@ def train(
         order = rng.permutation(n)
         size = config.batch_size
         for batch in range(batches_per_epoch):
+            interval = control.batch_interval()
+            if interval:
+                _wait_until(last_start + interval, clock, sleep, control)
             if control.must_wait():
                 yield state.record("paused", epoch, batch, batches_per_epoch, hyper)
                 control.wait_while_paused()
                 state.resume_clock()
+            last_start = clock()
             if control.stop_requested:
                 yield state.record("stopped", epoch, batch, batches_per_epoch, hyper)
                 return
@@ -309,11 +355,14 @@ def train(
             # No masks, no extra work, and the random stream of a run without dropout is unchanged.
             masks = dropout_masks(network, len(chosen), config.dropout, rng) if config.dropout else None
             loss = network.train_step(epoch_x[chosen], targets[chosen], **hyper, masks=masks)
-            state.note_batch(loss, len(chosen))
+            state.note_batch(loss, len(chosen), hyper["learning_rate"])
+            if control.paused:  # a single step: the next "paused" record shows this batch
+                few = chosen[:MAX_STEP_IMAGES]
+                state.note_step(epoch * batches_per_epoch + batch + 1, loss, epoch_x[few], labels[few])
             if not math.isfinite(loss):
                 yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, "the loss became " + str(loss))
                 return
-            if state.due(min_interval):
+            if interval or state.due(min_interval):
                 problem = state.check_weights()
                 if problem:
                     yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, problem)
@@ -331,27 +380,31 @@ def train(
     yield state.record("finished", config.epochs - 1, batches_per_epoch, batches_per_epoch, hyper)
 
 
+def _wait_until(deadline: float, clock, sleep, control: TrainingControl) -> None:
+    """Sleep until ``deadline`` (clock seconds), in slices, returning early on stop or pause."""
+    while not (control.stop_requested or control.paused):
+        left = deadline - clock()
+        if left <= 0:
+            return
+        sleep(min(left, SLEEP_SLICE))
+
+
+def update_norms(network: Network, learning_rate: float) -> tuple[float, float]:
+    """L2 norms of the last ``train_step``'s mean gradient (all parameters) and of
+    its change of the parameters (with momentum not ``learning_rate`` times the former)."""
+    scaled, step = network.last_update  # scaled = learning_rate * gradient
+    scaled_norm = math.sqrt(float(np.vdot(scaled, scaled)))
+    step_norm = scaled_norm if step is scaled else math.sqrt(float(np.vdot(step, step)))
+    return scaled_norm / learning_rate, step_norm
+
+
 def dropout_masks(network: Network, n: int, rate: float, rng: np.random.Generator) -> list[np.ndarray]:
-    """Random inverted-dropout masks for the hidden layers of a batch of ``n`` examples.
+    """Random inverted-dropout masks, one ``(n, sizes[l])`` array per hidden layer, for ``train_step``.
 
     Each hidden neuron of each example is dropped (mask 0) with probability
-    ``rate`` and otherwise kept with mask ``1 / (1 - rate)``. The scaling keeps
-    every neuron's expected activation what it is without dropout, so at
-    prediction time the network is used as it is, with all its neurons.
-
-    Parameters
-    ----------
-    network : Network
-        Gives the hidden layers' sizes and the dtype.
-    n : int
-        Examples in the batch.
-    rate : float in [0, 1)
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    list of ndarray
-        One ``(n, sizes[l])`` array per hidden layer, for :meth:`Network.train_step`.
+    ``rate`` (in [0, 1)) and otherwise kept with mask ``1 / (1 - rate)``. The
+    scaling keeps every neuron's expected activation what it is without
+    dropout, so at prediction time the network is used as it is, with all its neurons.
     """
     if not 0 <= rate < 1:
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
@@ -374,6 +427,9 @@ class _LoopState:
     clock: Callable[[], float] = time.perf_counter
     samples_seen: int = 0
     losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+    step_norms: list[float] = field(default_factory=list)
+    step_batch: StepBatch | None = None
     elapsed_before: float = 0.0
     clock_start: float = 0.0
     last_record: float = float("-inf")
@@ -383,9 +439,18 @@ class _LoopState:
         self.good_weights = _read_only(self.network.weights)
         self.good_biases = _read_only(self.network.biases)
 
-    def note_batch(self, loss: float, size: int) -> None:
+    def note_batch(self, loss: float, size: int, learning_rate: float) -> None:
         self.losses.append(loss)
+        grad_norm, step_norm = update_norms(self.network, learning_rate)
+        self.grad_norms.append(grad_norm)
+        self.step_norms.append(step_norm)
         self.samples_seen += size
+
+    def note_step(self, number: int, loss: float, inputs: np.ndarray, labels: np.ndarray) -> None:
+        images = np.array(inputs, dtype=np.float32).reshape(len(inputs), 28, 28)
+        labels = np.array(labels, dtype=np.int64)
+        images.flags.writeable = labels.flags.writeable = False
+        self.step_batch = StepBatch(number, float(loss), images, labels)
 
     def due(self, min_interval: float) -> bool:
         return self.clock() - self.last_record >= min_interval
@@ -408,9 +473,12 @@ class _LoopState:
         """A record with copies of the current weights, which also become the last good ones."""
         self.good_weights = _read_only(self.network.weights)
         self.good_biases = _read_only(self.network.biases)
-        losses = np.array(self.losses, dtype=np.float64)
-        losses.flags.writeable = False
-        self.losses.clear()
+        columns = (self.losses, self.grad_norms, self.step_norms)
+        losses, grad_norms, step_norms = _read_only(columns, np.float64)
+        for column in columns:
+            column.clear()
+        # The stepped batch waits for the "paused" record ("batch" or "epoch" ones may come first).
+        step, self.step_batch = (self.step_batch, None) if kind == "paused" else (None, self.step_batch)
         self.last_record = self.clock()
         if kind == "paused":  # freeze the clock while waiting
             self.elapsed_before = self.elapsed()
@@ -418,6 +486,7 @@ class _LoopState:
         return Progress(
             kind, epoch, batch, batches_per_epoch, self.samples_seen, self.elapsed(), losses,
             self.good_weights, self.good_biases, hyper["learning_rate"], stats, message,
+            grad_norms, step_norms, step,
         )
 
     def diverged(self, epoch, batch, batches_per_epoch, hyper, problem: str) -> Progress:

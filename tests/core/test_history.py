@@ -88,31 +88,53 @@ def test_epochs_table_rows_and_clear():
 
 def test_csv_format_is_exactly_the_window_export():
     h = History()
-    h.add_losses([1.0, 0.5])
+    h.add_losses([1.0, 0.5], grad_norms=[2.5, 0.125], step_norms=[7.5, 0.375])
     h.add_epoch(stats(1))
-    h.add_losses([NAN])
+    h.add_losses([NAN])  # a record without norms: they are unknown
+    # The first eight columns are those of the old format: new ones only come at the end.
     expected = (
-        "batch,loss,smoothed_loss,epoch,train_loss,train_accuracy,val_loss,val_accuracy\n"
-        "1,1.0,1.0,,,,,\n"
+        "batch,loss,smoothed_loss,epoch,train_loss,train_accuracy,val_loss,val_accuracy,grad_norm,step_norm\n"
+        "1,1.0,1.0,,,,,,2.5,7.5\n"
         # (0.98 * 1.0 + 0.5) / 1.98, as the moving average's float arithmetic rounds it
-        "2,0.5,0.7474747474747466,1,0.25,0.5,0.75,0.25\n"
-        "3,nan,nan,,,,,\n"
+        "2,0.5,0.7474747474747466,1,0.25,0.5,0.75,0.25,0.125,0.375\n"
+        "3,nan,nan,,,,,,nan,nan\n"
     )
     assert h.to_csv() == expected
+    old_reader_view = [line.split(",")[:8] for line in expected.splitlines()]
+    assert old_reader_view[0] == "batch,loss,smoothed_loss,epoch,train_loss,train_accuracy,val_loss,val_accuracy".split(",")
+    assert old_reader_view[2] == "2,0.5,0.7474747474747466,1,0.25,0.5,0.75,0.25".split(",")
+
+
+def test_gradient_and_step_lengths_are_kept_per_batch_beside_the_losses():
+    h = History()
+    h.add_losses([1.0, 0.9], grad_norms=[3.0, 2.0], step_norms=[0.3, 0.2])
+    h.add_losses([0.8])
+    np.testing.assert_array_equal(h.grad_norms(), [3.0, 2.0, NAN])
+    np.testing.assert_array_equal(h.step_norms(), [0.3, 0.2, NAN])
+    copy = h.grad_norms()
+    copy[0] = 99.0
+    assert h.grad_norms()[0] == 3.0  # copies, not views
+    with pytest.raises(ValueError, match="norms"):
+        h.add_losses([1.0, 2.0], grad_norms=[1.0])
+    assert h.batches == 3  # a refused call adds nothing
+    h.clear()
+    assert len(h.grad_norms()) == len(h.step_norms()) == 0
 
 
 def test_csv_round_trip(tmp_path):
     rng = np.random.default_rng(1)
     h = History()
-    h.add_losses(rng.random(25))
+    h.add_losses(rng.random(25), rng.random(25), rng.random(25))
     h.add_epoch(stats(1, train_loss=float(rng.random())))
-    h.add_losses(rng.random(5))
+    h.add_losses(rng.random(5), rng.random(5), rng.random(5))
     path = tmp_path / "history.csv"
     h.write_csv(path)
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert len(rows) == 30
     np.testing.assert_array_equal([float(r["loss"]) for r in rows], h.losses())  # repr: exact
     np.testing.assert_array_equal([float(r["smoothed_loss"]) for r in rows], h.smoothed_losses())
+    np.testing.assert_array_equal([float(r["grad_norm"]) for r in rows], h.grad_norms())
+    np.testing.assert_array_equal([float(r["step_norm"]) for r in rows], h.step_norms())
     ended = [r for r in rows if r["epoch"]]
     assert [int(r["batch"]) for r in ended] == [25]
     assert float(ended[0]["train_loss"]) == h.epoch_table()["train_loss"][0]

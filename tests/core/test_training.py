@@ -229,3 +229,121 @@ def test_dropout_training_still_learns_and_thins_the_hidden_layers(sample):
     assert [r.epoch_stats for r in records if r.kind == "epoch"][-1].val_accuracy > 0.8
     masks = dropout_masks(net, 10, 0.5, np.random.default_rng(0))
     assert len(masks) == 1 and masks[0].shape == (10, 64)
+
+
+def small_split(sample, n=10):
+    return DataSplit(sample.train_images[:n], sample.train_labels[:n], sample.val_images[:10],
+                     sample.val_labels[:10])
+
+
+def test_records_carry_the_gradient_and_step_lengths_of_every_batch(sample):
+    data = small_split(sample)  # one batch of 10: the whole set, whatever the order
+    net = new_net(seed=2)
+    x = sample.train_images[:10].reshape(10, -1).astype(np.float32) / np.float32(255)
+    _, grad_w, grad_b = net.gradients(x, np.eye(10, dtype=np.float32)[sample.train_labels[:10]])
+    expected = np.linalg.norm(np.concatenate([g.ravel() for g in grad_w + grad_b]).astype(np.float64))
+    before = net.parameters.copy()
+    records = run(net, data, epochs=1, learning_rate=3.0)
+    grads = np.concatenate([r.grad_norms for r in records])
+    steps = np.concatenate([r.step_norms for r in records])
+    assert len(grads) == len(steps) == 1
+    np.testing.assert_allclose(grads[0], expected, rtol=1e-4)
+    np.testing.assert_allclose(steps[0], np.linalg.norm(net.parameters - before), rtol=1e-4)
+    np.testing.assert_allclose(steps[0], 3.0 * grads[0], rtol=1e-5)  # no momentum: lr * |grad|
+    assert not records[0].grad_norms.flags.writeable
+
+
+def test_with_momentum_the_step_is_the_velocity_not_lr_times_the_gradient(sample):
+    net = new_net(seed=2)
+    control = TrainingControl()
+    gen = train(net, small_split(sample), TrainingConfig(epochs=3, momentum=0.9, learning_rate=1.0),
+                control, min_interval=0)
+    params, grads, steps = [net.parameters.copy()], [], []
+    for record in gen:
+        if record.kind == "batch":
+            params.append(net.parameters.copy())
+            grads.extend(record.grad_norms)
+            steps.extend(record.step_norms)
+    moved = [np.linalg.norm(b.astype(np.float64) - a) for a, b in zip(params, params[1:])]
+    np.testing.assert_allclose(steps, moved, rtol=1e-3)
+    np.testing.assert_allclose(steps[0], grads[0], rtol=1e-5)  # velocity starts at -lr * grad
+    assert abs(steps[2] - grads[2]) > 0.05 * grads[2]  # then the past steps carry on
+
+
+class SleepClock:
+    """Time that passes only while the loop sleeps: waits measured exactly."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_a_speed_limit_spaces_batches_and_may_change_mid_run(sample):
+    clock = SleepClock()
+    control = TrainingControl()
+    control.set_batch_rate(20)
+    starts = []
+    for record in train(new_net(), small_split(sample, 200), TrainingConfig(epochs=1), control,
+                        clock=clock, sleep=clock.sleep):
+        if record.kind == "batch":  # slow motion reports every batch, despite the 1/30 s throttle
+            starts.append(clock.now)
+            if len(starts) == 6:
+                control.set_batch_rate(5)  # from another thread in the window: read at the next batch
+    assert len(starts) == 20
+    gaps = np.diff(starts)
+    np.testing.assert_allclose(gaps[:5], 1 / 20)
+    np.testing.assert_allclose(gaps[5:], 1 / 5)
+    assert max(clock.sleeps) <= 0.05 + 1e-12  # sliced, so stop and pause are heard soon
+    control.set_batch_rate(None)
+    clock.sleeps.clear()
+    records = list(train(new_net(), small_split(sample, 200), TrainingConfig(epochs=1), control,
+                         clock=clock, sleep=clock.sleep))
+    # full speed: no sleep, and the throttle lets only the first batch through while time stands still
+    assert not clock.sleeps and sum(r.kind == "batch" for r in records) == 1
+    with pytest.raises(ValueError):
+        control.set_batch_rate(-1)
+
+
+def test_stop_is_heard_during_a_slow_motion_wait(sample):
+    clock = SleepClock()
+    control = TrainingControl()
+    control.set_batch_rate(0.5)  # 2 s between batches
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        control.stop()
+
+    records = list(train(new_net(), small_split(sample, 200), TrainingConfig(epochs=1), control,
+                         clock=clock, sleep=sleep))
+    assert records[-1].kind == "stopped" and records[-1].samples_seen == 10
+    assert clock.now <= 0.05 + 1e-12
+
+
+def test_the_paused_record_after_a_step_shows_that_batch(sample):
+    control = TrainingControl()
+    control.step()
+    data = small_split(sample, 200)
+    gen = train(new_net(), data, TrainingConfig(epochs=1, batch_size=12), control, min_interval=0)
+    records = []
+    for number in (1, 2):
+        while not records or records[-1].kind != "paused":
+            records.append(next(gen))
+        step = records[-1].step
+        assert step.number == number
+        assert step.loss == np.concatenate([r.batch_losses for r in records])[-1]
+        assert step.images.shape == (12, 28, 28) and not step.images.flags.writeable
+        for image, label in zip(step.images, step.labels):  # each image is a training digit, with its label
+            match = np.flatnonzero((np.abs(data.train_images / 255.0 - image) < 1e-6).all(axis=(1, 2)))
+            assert len(match) == 1 and data.train_labels[match[0]] == label
+        assert all(r.step is None for r in records[:-1])
+        control.step()
+        records = []
+    control.stop()
+    assert [r.kind for r in gen][-1] == "stopped"
