@@ -164,3 +164,15 @@ def test_a_new_architecture_is_followed(qtbot, digits):
     qtbot.waitUntil(lambda: diagram.sizes == (784, 30, 10) and len(diagram.node_fill(2)) == 10, timeout=2000)
     qtbot.waitUntil(lambda: diagram.selected is None, timeout=2000)  # output 9 is now layer 2: not kept as (3, 9)
     assert diagram.winner() == int(np.argmax(session.predict()))
+
+
+def test_edges_follow_new_weights_such_as_training_snapshots(qtbot, digits):
+    session, diagram = make(qtbot, load_default_model()[0], digits[0])
+    other = Network.create(rng=np.random.default_rng(5))
+    count = diagram.refresh_count
+    session.set_parameters(other.weights, other.biases)
+    qtbot.waitUntil(lambda: diagram.refresh_count == count + 1, timeout=2000)
+    for layer in range(1, 4):
+        edges = diagram.edges(layer)
+        np.testing.assert_allclose(edges.values, other.weights[layer - 1][edges.targets, edges.sources])
+    np.testing.assert_allclose(diagram.node_fill(1), activation_strength(other.forward(digits[0].reshape(-1))[1]), atol=1e-6)

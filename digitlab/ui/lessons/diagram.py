@@ -38,7 +38,7 @@ from digitlab.ui.widgets.network_diagram import NetworkDiagram
 
 EXPLANATION = (
     "Each circle is a neuron, lit by its activation for your drawing; each line is a weight (red: positive, "
-    "blue: negative, stronger: darker).\nA neuron adds up the layer before it, weighted, plus its bias, and "
+    "blue: negative; the stronger, the bolder).\nA neuron adds up the layer before it, weighted, plus its bias, and "
     "squashes the sum; the brightest output, boxed, is the network's answer. Click a neuron to see what it looks for."
 )
 HINT = "Try this: Draw a 3, then slowly extend it into an 8, and watch the second layer."

@@ -10,17 +10,26 @@ sum for the current input. The winning output is boxed; outputs are labelled
 0-9 and "none" for an 11th.
 
 Readable and fast at any size: at most :data:`MAX_NODES` neurons of a layer
-are drawn (a "+N more" note says how many are not), and each drawn neuron
+are drawn (the layer's name says how many are shown), and each drawn neuron
 gets only its :data:`INPUT_EDGES` strongest edges from the image and its
 :data:`HIDDEN_EDGES` strongest from a hidden layer (all of them when the
-layer is that small). Edges are painted in batches of one pen per sign and
+layer is that small), fewer when a layer would get more than
+:data:`EDGE_BUDGET`. Edges are painted in batches of one pen per sign and
 opacity step (``QPainter.drawLines``), so a redraw is a few dozen calls.
 
 Updates are coalesced: any number of ``inputChanged`` / ``networkChanged``
 signals (drawing, training snapshots) within :data:`REFRESH_MS` give one
-recomputation and one repaint. Measured offscreen (``grab()`` of a 900x560
-widget, median of 20, 2-core machine): 784-16-16-10 about 1.6 ms,
-784-128-64-10 about 5 ms per redraw (see tests/ui/test_network_diagram.py).
+recomputation and one repaint; while drawing in weight mode only the
+activations change, and the edges' batched lines are kept. Measured offscreen
+on the shared, busy 2-core machine (median of 20, ``time.perf_counter``
+around ``grab()``, which runs paintEvent; in brackets a new input: ``set_input``,
+:meth:`NetworkDiagram.refresh` and ``grab()``), weight mode / contribution mode:
+
+- 784-16-16-10 at the dock's 290x410: 5 ms (6 / 9 ms); at 900x560: 10 ms (11 / 13 ms);
+- 784-128-64-10 at 290x410: 7-9 ms (8 / 14 ms); at 900x560: 11-16 ms (13 / 22 ms).
+
+Antialiased *translucent* lines were the cost (about 40 ms for 576 edges), so
+edges are drawn opaque, premixed with the background (see ``_paint_edges``).
 """
 
 from __future__ import annotations
@@ -109,7 +118,9 @@ class NetworkDiagram(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+        self._edges_stale = True  # weight-mode edges change only with the weights
         session.inputChanged.connect(self.schedule_refresh)
+        session.networkChanged.connect(self._weights_changed)
         session.networkChanged.connect(self.schedule_refresh)
         self.setMinimumSize(260, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -134,6 +145,7 @@ class NetworkDiagram(QWidget):
             raise ValueError(f"edge mode must be one of {EDGE_MODES}, got {mode!r}")
         if mode != self._mode:
             self._mode = mode
+            self._edges_stale = True
             self.refresh()
 
     def schedule_refresh(self) -> None:
@@ -141,18 +153,25 @@ class NetworkDiagram(QWidget):
         if not self._timer.isActive():
             self._timer.start()
 
+    def _weights_changed(self) -> None:
+        self._edges_stale = True
+
     def refresh(self) -> None:
         """Recompute activations and edges from the session now, and repaint."""
         self._timer.stop()
         prediction = self._session.prediction()
         self._activations = None if prediction is None else [np.asarray(a, dtype=np.float64) for a in prediction.activations]
         self._image = None if prediction is None else self._input_image(self._activations[0], self.palette())
-        self._edges = [self._edge_set(layer) for layer in range(1, len(self.sizes))]
+        # While drawing only the input changes: weight-mode edges and their batched lines stay.
+        rebuild = self._edges_stale or self._mode == "contribution" or len(self._edges) != len(self.sizes) - 1
+        if rebuild:
+            self._edges = [self._edge_set(layer) for layer in range(1, len(self.sizes))]
+            self._edges_stale = False
         if self._selected is not None and not (
             self._selected[0] < len(self.sizes) and self._selected[1] < self.shown(self._selected[0])
         ):
             self._selected = None
-        self._layout()
+        self._layout(rebatch=rebuild)
         self.refresh_count += 1
         self.update()
         self.refreshed.emit()
@@ -240,8 +259,8 @@ class NetworkDiagram(QWidget):
         return QImage(rgb.data, 28, 28, 28 * 3, QImage.Format.Format_RGB888).copy()
 
     # --------------------------------------------------------------- geometry
-    def _layout(self) -> None:
-        """Column positions and node centres for the current size."""
+    def _layout(self, rebatch: bool = True) -> None:
+        """Column positions and node centres for the current size (and the edges' lines, with ``rebatch``)."""
         w, h = max(self.width(), 1), max(self.height(), 1)
         n_layers = len(self.sizes)
         top, bottom = 14.0, 40.0
@@ -260,7 +279,7 @@ class NetworkDiagram(QWidget):
             self._radii.append(float(max(2.0, min(spacing * 0.4, gap * 0.12, 13.0))))
             ys = top + (usable - spacing * count) / 2 + spacing * (np.arange(count) + 0.5)
             self._centres.append(np.column_stack([np.full(count, xs[layer - 1]), ys]))
-        if len(self._edges) == n_layers - 1:
+        if rebatch and len(self._edges) == n_layers - 1:
             self._batch_edges()
 
     def _source_points(self, layer: int) -> np.ndarray:
