@@ -86,10 +86,24 @@ def layers(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def path_argument(text: str) -> str:
+    """An argparse type: a non-empty path.
+
+    ``--model ""`` (an unset shell variable, say) must not quietly mean
+    "the default"; leaving the option out does that.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names no file (leave the option out for the default)")
+    return text
+
+
 def model_option(command) -> None:
     """The ``--model PATH`` option."""
     command.add_argument(
-        "--model", metavar="PATH", help="model file (.npz); default: the model shipped with DigitLab"
+        "--model",
+        metavar="PATH",
+        type=path_argument,
+        help="model file (.npz); default: the model shipped with DigitLab",
     )
 
 
@@ -102,7 +116,11 @@ def load_model(path: str | None):
     """The network and metadata from ``path``, or the shipped model."""
     from digitlab.core.model_io import load_default_model, load_model as load
 
-    return load(path) if path else load_default_model()
+    if path is None:
+        return load_default_model()
+    if not path.strip():
+        raise CommandError("--model: an empty path names no file (leave the option out for the default)")
+    return load(path)
 
 
 def describe_network(network) -> str:

@@ -37,6 +37,8 @@ def run(args) -> int:
             problem = "empty image: no ink found"
         except ValueError as err:  # not an image, unreadable, unsupported pixel format
             problem = without_prefix(str(err), name)
+        except MemoryError:  # the readers cap sizes first; this is the last resort
+            problem = "not enough memory to read it"
         else:
             _report_prediction(name, outputs, args.json)
             continue
