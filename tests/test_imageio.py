@@ -344,7 +344,7 @@ def test_png_declaring_too_many_pixels_is_refused_from_its_header(tmp_path):
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 @pytest.mark.parametrize("name", ["digit.png", "digit.npy"])
 def test_fifo_is_refused_without_blocking(tmp_path, name):
-    from tests.core.test_model_io import assert_refused_promptly
+    from tests.core.test_hostile_files import assert_refused_promptly
 
     fifo = tmp_path / name
     os.mkfifo(fifo)

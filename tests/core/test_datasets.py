@@ -518,7 +518,7 @@ def test_path_arguments_accept_strings(mnist_like):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 def test_fifo_is_refused_without_blocking(tmp_path):
-    from tests.core.test_model_io import assert_refused_promptly
+    from tests.core.test_hostile_files import assert_refused_promptly
 
     fifo = tmp_path / "train-images-idx3-ubyte"
     os.mkfifo(fifo)

@@ -1,4 +1,6 @@
-"""Fuzzing the readers (issue 13, "Proof"): every damaged file is a success or our one error.
+"""Hostile files (issue 13): targeted cases, and fuzzing the readers (the "Proof").
+
+Fuzzing: every damaged file is a success or our one error.
 
 A valid model file and a valid IDX file are mutated with a fixed seed --
 byte flips, truncations, flips inside the .npy headers, member swaps, drops
@@ -13,7 +15,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
+import os
 import struct
+import threading
 import time
 import warnings
 import zipfile
@@ -25,6 +30,7 @@ from digitlab.core.datasets import load_images_labels
 from digitlab.core.idx import IdxError, read_idx, write_idx
 from digitlab.core.model_io import ModelFileError, default_model_path, load_model, save_model
 from digitlab.core.network import Network
+from tests.core.test_model_io import SMALL, assert_refused, good_arrays, make_network, write_npz
 
 SEED = 20261202
 # Seconds per run of one family of mutations; 27 runs keep the module
@@ -233,3 +239,139 @@ def test_mutated_idx_files_load_or_raise_idx_error(tmp_path, idx_files, family):
     assert loaded < cases, name
     # read_idx alone, without the MNIST shape checks, obeys the same rule.
     _run_family(tmp_path, mutate, read_idx, IdxError, SEED + 300 + family)
+
+
+# ---------------------------------------------------------------------------
+# Model files, issue 13 item 3: failures that used to escape as other exceptions
+# ---------------------------------------------------------------------------
+
+
+def _rezip(src, dst, compression=zipfile.ZIP_DEFLATED, transform=None) -> None:
+    """Copy an archive's members into a new zip with another compression."""
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(dst, "w", compression) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if transform is not None:
+                data = transform(info.filename, data)
+            new.writestr(info.filename, data)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2])
+def test_other_compression_methods_are_refused_before_reading(tmp_path, method):
+    good = tmp_path / "good.npz"
+    save_model(good, make_network())
+    bad = tmp_path / "lzma.npz"
+    _rezip(good, bad, method)
+    assert_refused(bad, "compression method", "only stored or deflate")
+    # A flipped byte in the compressed data used to raise LZMAError; now it is
+    # refused just the same, before any decompression.
+    data = bytearray(bad.read_bytes())
+    data[200] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError):
+        load_model(bad)
+
+
+def test_encrypted_flag_is_refused(tmp_path):
+    path = tmp_path / "enc.npz"
+    save_model(path, make_network())
+    data = bytearray(path.read_bytes())
+    # Set bit 0 (encrypted) of the general-purpose flags in every local and
+    # central header; zipfile raises RuntimeError for such an entry.
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            data[start + offset] |= 0x01
+            start += 4
+    path.write_bytes(bytes(data))
+    assert_refused(path, "entry '", "is encrypted")
+
+
+@pytest.mark.parametrize("depth", [33, 100_000])
+def test_deeply_nested_metadata_is_refused(tmp_path, depth):
+    arrays = good_arrays()
+    text = json.dumps({"format": "digitlab-model", "format_version": 1, "sizes": list(SMALL),
+                       "activation": "sigmoid", "cost": "mse"})
+    text = text[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
+    arrays["meta"] = np.frombuffer(text.encode(), dtype=np.uint8)
+    path = tmp_path / "deep.npz"
+    write_npz(path, arrays)
+    assert_refused(path, "nests", "levels deep")
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path):
+    path = tmp_path / "brackets.npz"
+    save_model(path, make_network(), {"note": "[[[[" * 40 + '\\"{{{{' * 20})
+    _, meta = load_model(path)
+    assert meta["note"].startswith("[[[[")
+
+
+def test_damaged_array_header_is_one_error(tmp_path):
+    """A header whose dict text is broken (tokenize.TokenError / SyntaxError before)."""
+    good = tmp_path / "good.npz"
+    save_model(good, make_network())
+    for broken in (b"{'descr': '<f4', 'fortran_order': False, 'shape': (5, 784), }   \n".replace(b"}", b"'"),
+                   b"{'descr': '<f4', 'fortran_order': False, 'shape': (5, 784\n"):
+        def transform(name, data, broken=broken):
+            if name != "w0.npy":
+                return data
+            header_len = int.from_bytes(data[8:10], "little")
+            return data[:10] + broken.ljust(header_len)[:header_len] + data[10 + header_len:]
+
+        bad = tmp_path / "header.npz"
+        _rezip(good, bad, transform=transform)
+        with pytest.raises(ModelFileError):
+            load_model(bad)
+
+
+def test_truncated_entry_is_refused(tmp_path):
+    good = tmp_path / "good.npz"
+    save_model(good, make_network((784, 10)))
+
+    def transform(name, data):
+        if name != "w0.npy":
+            return data
+        header_len = int.from_bytes(data[8:10], "little")
+        return data[:10 + header_len + 100]  # the header, then the data cut short
+
+    bad = tmp_path / "short.npz"
+    _rezip(good, bad, transform=transform)
+    assert_refused(bad, "w0")
+
+
+# ---------------------------------------------------------------------------
+# Issue 13, item 6: a FIFO is refused at once instead of blocking for ever
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    assert_refused_promptly(fifo, load_model, ModelFileError, "FIFO")
+
+
+def assert_refused_promptly(fifo, load, error, fragment) -> None:
+    """``load(fifo)`` must raise ``error`` within 5 s; a blocked reader fails the test."""
+    outcome = []
+
+    def attempt():
+        try:
+            load(fifo)
+        except Exception as err:  # noqa: BLE001 -- judged below
+            outcome.append(err)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(5)
+    if thread.is_alive():
+        # Release the reader blocked in open(): a writer opens, then closes at once.
+        os.close(os.open(fifo, os.O_WRONLY))
+        thread.join(5)
+        pytest.fail(f"{load.__name__} blocked on a FIFO")
+    assert len(outcome) == 1 and isinstance(outcome[0], error), outcome
+    assert fragment in str(outcome[0]) and str(fifo) in str(outcome[0])
+
+
+def test_folder_is_refused(tmp_path):
+    assert_refused(tmp_path, "folder")
