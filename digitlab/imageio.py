@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtGui import QGuiApplication, QImage, QImageReader
 
 from digitlab.core.fileio import open_regular, write_bytes_atomically
 from digitlab.core.preprocess import InvalidImageError
@@ -40,6 +40,8 @@ MAX_FILE_BYTES = 128 * 1024 * 1024
 MAX_PIXELS = 4096 * 4096
 # What NumPy's .npy header parser raises on damaged or foreign bytes.
 _NPY_HEADER_ERRORS = (ValueError, SyntaxError, tokenize.TokenError, EOFError, OverflowError, TypeError, MemoryError)
+
+_SVG_FORMATS = (b"svg", b"svgz")
 
 # Formats whose pixels are gray levels already; others become RGBA.
 _GRAY_FORMATS = {QImage.Format.Format_Grayscale8, QImage.Format.Format_Grayscale16}
@@ -109,8 +111,15 @@ def _decode(path: Path, data: bytes) -> np.ndarray:
     encoded = QByteArray(data)
     buffer = QBuffer(encoded)
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    # The suffix is only a hint; Qt still recognises the content.
-    reader = QImageReader(buffer, path.suffix.lstrip(".").lower().encode("ascii", "ignore"))
+    # The content decides the format (a renamed file is read as what it is);
+    # the suffix helps only for formats without a signature, such as TGA.
+    suffix = path.suffix.lstrip(".").lower().encode("ascii", "ignore")
+    fmt = bytes(QImageReader.imageFormat(buffer).data()) or suffix
+    if fmt in _SVG_FORMATS and QGuiApplication.instance() is None:
+        # Qt's SVG renderer needs fonts for <text>, and fonts need a
+        # QGuiApplication: without one (the command line) it aborts the process.
+        raise ImageReadError(f"{path}: SVG pictures open only in the window; convert it to PNG for the command line")
+    reader = QImageReader(buffer, fmt)
     reader.setAutoTransform(True)
     declared = reader.size()
     if declared.isValid() and declared.width() * declared.height() > MAX_PIXELS:

@@ -358,3 +358,15 @@ def test_file_name_that_is_not_utf8_is_read(tmp_path, rng):
     name = os.path.join(os.fsencode(tmp_path), b"d\xe9git.png")
     write_png(os.fsdecode(name), pixels)
     np.testing.assert_array_equal(read_image(os.fsdecode(name)), pixels)
+
+
+def test_svg_is_read_when_a_gui_application_exists(tmp_path, qapp):
+    # The window has one, so its Open image still reads SVG (text included);
+    # without one, read_image refuses SVG (see tests/test_predict_batch.py).
+    path = tmp_path / "seven.svg"
+    path.write_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
+        b'<rect width="28" height="28" fill="black"/><text x="6" y="22" font-size="20" fill="white">7</text></svg>'
+    )
+    pixels = read_image(path)
+    assert pixels.shape[:2] == (28, 28) and pixels.max() > 0

@@ -34,6 +34,12 @@ def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     )
 
 
+SVG_WITH_TEXT = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
+    b'<rect width="28" height="28" fill="white"/><text x="6" y="22" font-size="20">7</text></svg>'
+)
+
+
 def _npy_claiming(shape) -> bytes:
     header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {tuple(shape)}, }}"
     header = header.ljust(64 * ((len(header) + 10) // 64 + 1) - 11) + "\n"
@@ -59,6 +65,10 @@ def batch(tmp_path_factory):
         "empty.png": b"",
         "cut.png": (folder / "digit0.png").read_bytes()[:60],
         "broken.npy": b"\x93NUMPY\x01\x00garbage",
+        # Qt's SVG renderer aborted the process (SIGABRT) on <text> without a
+        # QGuiApplication (issue 13 item 2); renamed, it is still an SVG.
+        "text.svg": SVG_WITH_TEXT,
+        "svg-renamed.png": SVG_WITH_TEXT,
     }
     for name, data in bad.items():
         (folder / name).write_bytes(data)
@@ -96,6 +106,7 @@ def test_predict_json_answers_every_good_file_and_one_line_per_bad_one(batch):
     errors = {Path(line["path"]).name: line["error"] for line in lines if "error" in line}
     assert "over the limit" in errors["huge.npy"]
     assert "not a readable .npy array" in errors["archive.npy"]
+    assert "SVG" in errors["text.svg"] and "SVG" in errors["svg-renamed.png"]
     if "pipe.png" in errors:
         assert "fifo" in errors["pipe.png"].lower()
 
