@@ -291,8 +291,8 @@ def train(
     """Train ``network`` in place, yielding :class:`Progress` records.
 
     A ``"batch"`` record comes at most every ``min_interval`` seconds (0: after
-    every batch; under a speed limit: after every batch too, so curves move batch
-    by batch), however fast training runs; ``"epoch"``, ``"paused"`` and the
+    every batch; under a speed limit slower than that, too: curves move batch by
+    batch), however fast training runs; ``"epoch"``, ``"paused"`` and the
     final record always come.
 
     Parameters
@@ -362,7 +362,7 @@ def train(
             if not math.isfinite(loss):
                 yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, "the loss became " + str(loss))
                 return
-            if interval or state.due(min_interval):
+            if interval >= min_interval or state.due(min_interval):  # slow motion: every batch
                 problem = state.check_weights()
                 if problem:
                     yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, problem)

@@ -10,7 +10,7 @@ Two objects split the work across threads:
   signals through ``@Slot`` methods to its own signals, so everything connected
   to the controller runs on the GUI thread (and tests can ``waitSignal`` on it).
 
-Pause, step, stop and learning-rate changes go through the thread-safe
+Pause, step, stop, learning-rate and speed changes go through the thread-safe
 ``TrainingControl`` that the loop reads between mini-batches: a queued slot on
 the worker would never run while its loop is busy.
 """
@@ -270,11 +270,13 @@ class TrainingController(QObject):
         config: TrainingConfig,
         paused: bool = False,
         min_interval: float = 1 / 30,
+        batch_rate: float | None = None,
     ) -> None:
         """Train ``network`` in place on a new worker thread.
 
         Until :attr:`finished` (or :attr:`failed`) is emitted only the worker
-        may touch ``network``. ``paused=True`` starts paused (for single steps).
+        may touch ``network``. ``paused=True`` starts paused (for single steps);
+        ``batch_rate`` limits the speed from the first batch on (see :meth:`set_batch_rate`).
 
         Raises
         ------
@@ -290,6 +292,7 @@ class TrainingController(QObject):
         self._control = _CourteousControl(GUI_PRIORITY)
         if paused:
             self._control.pause()
+        self._control.set_batch_rate(batch_rate)
         self._worker = TrainingWorker(network, data, config, self._control, min_interval)
         self._worker_thread = QThread()
         self._worker_thread.setObjectName("digitlab-training")
@@ -335,6 +338,11 @@ class TrainingController(QObject):
         """Hand ``learning_rate``, ``momentum`` or ``weight_decay`` to the running loop."""
         if self._control is not None and self.is_running():
             self._control.set_hyperparameters(**values)
+
+    def set_batch_rate(self, rate: float | None) -> None:
+        """Train at most ``rate`` mini-batches a second from the next batch on (None: full speed)."""
+        if self._control is not None and self.is_running():
+            self._control.set_batch_rate(rate)
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop any run and wait for its thread to end; safe to call repeatedly.

@@ -347,3 +347,15 @@ def test_the_paused_record_after_a_step_shows_that_batch(sample):
         records = []
     control.stop()
     assert [r.kind for r in gen][-1] == "stopped"
+
+
+def test_a_speed_limit_above_the_throttle_keeps_the_throttle(sample):
+    clock = SleepClock()
+    control = TrainingControl()
+    control.set_batch_rate(100)  # faster than the window hears records: ~30 a second still
+    records = list(train(new_net(), small_split(sample, 1000), TrainingConfig(epochs=1), control,
+                         clock=clock, sleep=clock.sleep))
+    times = [r.elapsed for r in records if r.kind == "batch"]
+    assert np.diff(times).min() >= 1 / 30 - 1e-9
+    assert sum(len(r.batch_losses) for r in records) == 100
+    np.testing.assert_allclose(clock.now, 99 / 100)  # 100 batches, 99 waits

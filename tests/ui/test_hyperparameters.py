@@ -143,3 +143,13 @@ def test_config_dict_round_trip_from_strings(qtbot, form):
     assert other.config_dict() == saved
     other.set_config_dict({"outputs": "12", "hidden": "1,2,3,4,5,6,7,8,9", "seed": "x"})
     assert other.config_dict() == saved
+
+
+def test_the_speed_field_offers_slow_motion_and_stays_enabled_during_a_run(form):
+    texts = [form.speed_combo.itemText(i) for i in range(form.speed_combo.count())]
+    assert texts == ["full", "100 batches/s", "20 batches/s", "5 batches/s", "2 batches/s"]
+    assert form.batch_rate() is None  # full speed unless asked
+    choose(form.speed_combo, 5.0)
+    assert form.batch_rate() == 5.0
+    form.set_running(True)
+    assert form.speed_combo.isEnabled() and not form.batch_spin.isEnabled()

@@ -105,3 +105,29 @@ def test_export_png(curves, tmp_path):
     image = QImage(str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert image.width() > 100 and image.height() > 100
+
+
+def test_the_gradient_and_step_plot_shows_what_the_history_holds(curves, history):
+    grads = np.geomspace(2.0, 0.02, 30)  # the slope flattens ...
+    steps = 0.5 * grads  # ... and the steps shrink with it
+    grads[3] = np.nan  # unknown: left out of a log plot
+    history.add_losses(np.full(30, 0.04), grad_norms=grads, step_norms=steps)
+    curves.refresh()
+    shown = curves.shown_data()
+    known = np.isfinite(history.grad_norms())
+    np.testing.assert_array_equal(shown["grad_norm"][0], history.batch_numbers()[known])
+    np.testing.assert_array_equal(shown["grad_norm"][1], history.grad_norms()[known])
+    known = np.isfinite(history.step_norms())
+    assert known.sum() == 30  # the first 80 batches came without lengths
+    np.testing.assert_array_equal(shown["step_norm"][0], history.batch_numbers()[known])
+    np.testing.assert_array_equal(shown["step_norm"][1], history.step_norms()[known])
+    plot = curves._norm_plot
+    assert plot.getAxis("left").logMode  # decades: a shrinking step stays visible
+    low, high = plot.viewRange()[1]
+    assert low <= np.log10(steps.min()) and high >= np.log10(grads[0])  # the whole curve is in view
+    np.testing.assert_array_equal(curves.history()["grad_norm"], history.grad_norms())
+    history.add_losses([0.03], grad_norms=[0.01], step_norms=[0.005])
+    item = curves._grad_item
+    curves.request_refresh()  # updated in place: the same item, new data
+    curves.refresh()
+    assert curves._grad_item is item and curves.shown_data()["grad_norm"][1][-1] == 0.01

@@ -341,3 +341,73 @@ def test_the_history_is_the_panels_and_counts_continued_epochs(qtbot, panel):
     assert panel.curves.shown_data()["validation"][0].tolist() == [1, 2]
     panel.reset_model()
     assert history.batches == 0 and len(panel.curves.shown_data()["raw"][1]) == 0
+
+
+def choose_speed(panel, rate):
+    panel.speed_combo.setCurrentIndex(panel.speed_combo.findData(rate))
+
+
+def test_the_gradient_and_step_plot_shows_what_the_history_holds(qtbot, panel):
+    panel.momentum_spin.setValue(0.5)  # with momentum the step is not lr * |gradient|
+    run_to_end(qtbot, panel)
+    history = panel.history
+    grads, steps = history.grad_norms(), history.step_norms()
+    assert len(grads) == len(steps) == 50 and np.all(grads > 0) and np.all(steps > 0)
+    assert not np.allclose(steps, 3.0 * grads)
+    shown = panel.curves.shown_data()
+    np.testing.assert_array_equal(shown["grad_norm"][0], history.batch_numbers())
+    np.testing.assert_array_equal(shown["grad_norm"][1], grads)
+    np.testing.assert_array_equal(shown["step_norm"][1], steps)
+
+
+def batches_during(qtbot, panel, seconds):
+    """Batches the run trains while the event loop runs for ``seconds`` (waitUntil: qWait keeps the GIL)."""
+    import time
+
+    before, start = panel.history.batches, time.perf_counter()
+    qtbot.waitUntil(lambda: time.perf_counter() - start >= seconds, timeout=int(1000 * seconds) + 10_000)
+    return panel.history.batches - before, time.perf_counter() - start
+
+
+def test_the_speed_control_slows_a_real_run_and_acts_during_it(qtbot, panel):
+    panel.epochs_spin.setValue(500)  # 25,000 batches: the run outlasts the test
+    choose_speed(panel, 20.0)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.history.batches > 0, timeout=10_000)
+    slow, slow_time = batches_during(qtbot, panel, 0.6)
+    # The loop keeps 1/20 s between batch starts: no machine goes faster (a record may lag a batch).
+    assert 1 <= slow <= 20 * slow_time + 3
+    assert all(len(r.batch_losses) == 1 for r in panel.events["snapshots"][1:])  # every batch shown
+    choose_speed(panel, None)  # full speed, mid-run
+    fast, fast_time = batches_during(qtbot, panel, 0.6)
+    assert fast / fast_time > 5 * slow / slow_time
+    choose_speed(panel, 2.0)
+    qtbot.waitUntil(lambda: len(panel.events["snapshots"][-1].batch_losses) == 1, timeout=10_000)
+    crawl, crawl_time = batches_during(qtbot, panel, 1.0)
+    assert crawl <= 2 * crawl_time + 2
+    with qtbot.waitSignal(panel.runEnded, timeout=10_000):
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+
+
+def test_step_shows_the_batch_number_loss_and_digits_it_trained_on(qtbot, panel):
+    strip = panel.step_strip
+    assert strip.isHidden()  # nothing stepped yet
+    split = panel.load_data()
+    pixels = split.train_images.reshape(len(split.train_labels), -1).astype(np.float32) / 255
+    for number in (1, 2):
+        qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: strip.step is not None and strip.step.number == number, timeout=10_000)
+        assert not strip.isHidden()
+        loss = panel.history.losses()[-1]
+        assert panel.history.batches == number and strip.step.loss == loss
+        assert strip.caption.text() == f"Step: batch {number}, loss {loss:.4f}"
+        shown = [label.text() for label in strip.labels if not label.isHidden()]
+        assert len(shown) == 10  # a batch of 10, all shown
+        for text, image in zip(shown, strip.step.images):
+            # Each thumbnail is a training digit, and the label under it is that digit's label.
+            match = np.flatnonzero(np.abs(pixels - image.ravel()).max(axis=1) < 1e-6)
+            assert len(match) >= 1 and {str(split.train_labels[i]) for i in match} == {text}
+        assert not strip.images[0].pixmap().isNull()
+    assert panel.shutdown(10_000)
+    panel.reset_model()
+    assert strip.isHidden()  # another model: its steps are gone

@@ -229,3 +229,32 @@ def test_busy_filter_claims_while_a_watched_widget_paints(qtbot):
     assert not priority.is_claimed()
     busy.hold()
     assert priority.is_claimed()
+
+
+def batches_during(qtbot, controller, seconds):
+    """Mini-batches the run trains while the GUI's event loop runs for ``seconds`` (not qWait: it keeps the GIL)."""
+    def done():
+        return sum(len(r.batch_losses) for r in controller.records)
+
+    before, start = done(), time.perf_counter()
+    qtbot.waitUntil(lambda: time.perf_counter() - start >= seconds, timeout=int(seconds * 1000) + 10_000)
+    return done() - before, time.perf_counter() - start
+
+
+def test_a_speed_limit_slows_a_real_run_and_changes_mid_run(qtbot, controller, data, network):
+    controller.start(network, data, TrainingConfig(epochs=50), batch_rate=20)
+    qtbot.waitUntil(lambda: len(controller.records) > 1, timeout=10_000)
+    slow, slow_time = batches_during(qtbot, controller, 0.6)
+    # The loop waits 1/20 s between batch starts, so no machine can go faster than that
+    # (records may lag by a batch or two at either end).
+    assert 1 <= slow <= 20 * slow_time + 3
+    assert all(len(r.batch_losses) <= 1 for r in controller.records[1:])  # slow motion: every batch reported
+    controller.set_batch_rate(None)
+    fast, fast_time = batches_during(qtbot, controller, 0.6)
+    assert fast / fast_time > 5 * slow / slow_time  # full speed is far faster, even on a loaded machine
+    controller.set_batch_rate(2)
+    qtbot.waitUntil(lambda: len(controller.records[-1].batch_losses) == 1, timeout=10_000)
+    crawl, crawl_time = batches_during(qtbot, controller, 1.0)
+    assert crawl <= 2 * crawl_time + 2
+    with qtbot.waitSignal(controller.finished, timeout=10_000):
+        controller.stop()

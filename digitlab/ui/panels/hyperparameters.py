@@ -5,7 +5,8 @@ panel reads :meth:`HyperparameterForm.architecture` and
 :meth:`HyperparameterForm.training_config` at Start, and hears about edits
 through two signals: ``architectureEdited`` (what Start will build changed)
 and ``hyperparametersEdited`` (learning rate, momentum or weight decay, which
-a running loop picks up at its next mini-batch).
+a running loop picks up at its next mini-batch; so does the speed, for slow
+motion: :meth:`HyperparameterForm.batch_rate`).
 
 Layer limits and parsing come from :mod:`digitlab.core.architecture`, the one
 place that defines them for the window, the CLI and model files.
@@ -68,6 +69,11 @@ OUTPUT_LABELS = {
 _INVALID_STYLE = "QLineEdit { border: 2px solid #e03131; }"
 
 
+#: The speed field's choices: its text and the batches a second (None: full speed).
+SPEEDS = (("full", None), ("100 batches/s", 100.0), ("20 batches/s", 20.0), ("5 batches/s", 5.0),
+          ("2 batches/s", 2.0))
+
+
 class HyperparameterForm(QGroupBox):
     """The settings of the next training run, laid out as a compact grid.
 
@@ -77,7 +83,7 @@ class HyperparameterForm(QGroupBox):
         Hidden layers, outputs, activation or cost changed (the text may be
         invalid: :meth:`architecture` then raises).
     hyperparametersEdited()
-        Learning rate, momentum or weight decay changed; these may change
+        Learning rate, momentum, weight decay or speed changed; these may change
         during a run.
     """
 
@@ -98,6 +104,7 @@ class HyperparameterForm(QGroupBox):
         self.learning_rate_spin.valueChanged.connect(self._on_rate_edited)
         for spin in (self.learning_rate_spin, self.momentum_spin, self.weight_decay_spin):
             spin.valueChanged.connect(self.hyperparametersEdited)
+        self.speed_combo.currentIndexChanged.connect(self.hyperparametersEdited)
 
     # ================================================================ building
     def _build_fields(self) -> None:
@@ -202,6 +209,11 @@ class HyperparameterForm(QGroupBox):
         )
         self.augment_check = QCheckBox("Augment")
         self.augment_check.setToolTip("Shift, rotate and scale the training digits a little each epoch.")
+        self.speed_combo = QComboBox()
+        for text, rate in SPEEDS:
+            self.speed_combo.addItem(text, rate)
+        self.speed_combo.setToolTip("Slow motion: train at most this many mini-batches a second,\n"
+                                    "so that every step of the descent shows. Changes a run at once.")
         self.continue_check = QCheckBox("Continue from the current model")
         self.continue_check.setToolTip(
             "Start keeps training the current model instead of a new random network.\n"
@@ -227,7 +239,7 @@ class HyperparameterForm(QGroupBox):
             ("Momentum", self.momentum_spin, "Batch size", self.batch_spin),
             ("L2 decay", self.weight_decay_spin, "Epochs", self.epochs_spin),
             ("Train size", self.train_size_spin, "Data", self.data_combo),
-            ("Dropout", self.dropout_spin, None, None),
+            ("Dropout", self.dropout_spin, "Speed", self.speed_combo),
         ]
         for row, (label_a, widget_a, label_b, widget_b) in enumerate(rows):
             for col, (label, widget) in enumerate(((label_a, widget_a), (label_b, widget_b))):
@@ -305,6 +317,10 @@ class HyperparameterForm(QGroupBox):
             "momentum": self.momentum_spin.value(),
             "weight_decay": self.weight_decay_spin.value(),
         }
+
+    def batch_rate(self) -> float | None:
+        """The chosen speed in mini-batches a second; None: full speed."""
+        return self.speed_combo.currentData()
 
     def set_running(self, running: bool) -> None:
         """Lock the fields a run cannot change (architecture, data, batch size...)."""

@@ -9,7 +9,8 @@ model" ticked, and the current model's architecture equal to the form's,
 Start instead keeps training the current model and the curves carry on where
 they stopped. Reset replaces the current model with fresh random weights
 without training. Step does what Start does, but trains a single mini-batch
-and then waits paused (further Steps continue the same run).
+and then waits paused (further Steps continue the same run), showing that batch's
+number, loss and first digits in the step strip. Speed slows a run down to watch it.
 
 Who owns what
 -------------
@@ -29,22 +30,16 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
-    QApplication,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
+    QApplication, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from digitlab.core import datasets
 from digitlab.core.architecture import ArchitectureError
 from digitlab.core.history import History
 from digitlab.core.network import Network
-from digitlab.core.training import Progress, TrainingConfig
+from digitlab.core.training import Progress, StepBatch, TrainingConfig
 from digitlab.ui.panels.hyperparameters import HyperparameterForm
 from digitlab.ui.training_worker import IDLE, PAUSED, TrainingController
 from digitlab.ui.widgets.learning_curves import LearningCurves
@@ -55,7 +50,7 @@ from digitlab.ui.widgets.learning_curves import LearningCurves
 FORM_FIELDS = (
     "hidden_edit", "outputs_combo", "activation_combo", "cost_combo", "seed_spin", "learning_rate_spin",
     "batch_spin", "epochs_spin", "momentum_spin", "weight_decay_spin", "data_combo", "train_size_spin",
-    "dropout_spin", "shuffle_labels_check", "augment_check", "continue_check",
+    "dropout_spin", "shuffle_labels_check", "augment_check", "continue_check", "speed_combo",
 )
 
 
@@ -106,6 +101,7 @@ class TrainingPanel(QWidget):
         for name in FORM_FIELDS:
             setattr(self, name, getattr(self.form, name))
         self.curves = LearningCurves(self.history, self)
+        self.step_strip = StepStrip(self)
         self._build_controls()
         self._build_layout()
 
@@ -119,22 +115,21 @@ class TrainingPanel(QWidget):
 
     # ================================================================ building
     def _build_controls(self) -> None:
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Train a new randomly initialised network with these settings\n"
-                                     "(or continue the current model, if ticked above).")
-        self.start_button.clicked.connect(self.start)
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setToolTip("Pause the run after the current mini-batch, or resume it.")
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("Train exactly one mini-batch, then wait (starts a paused run if none).")
-        self.step_button.clicked.connect(self.step)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("End the run; the model keeps what it has learned so far.")
-        self.stop_button.clicked.connect(self.stop)
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("Replace the current model with fresh random weights (no training).")
-        self.reset_button.clicked.connect(self.reset_model)
+        def button(text: str, tip: str, slot) -> QPushButton:
+            made = QPushButton(text)
+            made.setToolTip(tip)
+            made.clicked.connect(slot)
+            return made
+
+        self.start_button = button("Start", "Train a new randomly initialised network with these settings\n"
+                                   "(or continue the current model, if ticked above).", self.start)
+        self.pause_button = button("Pause", "Pause the run after the current mini-batch, or resume it.",
+                                   self.toggle_pause)
+        self.step_button = button("Step", "Train exactly one mini-batch, then wait (starts a paused run if "
+                                  "none);\nthe strip below then shows that batch.", self.step)
+        self.stop_button = button("Stop", "End the run; the model keeps what it has learned so far.", self.stop)
+        self.reset_button = button("Reset", "Replace the current model with fresh random weights (no training).",
+                                   self.reset_model)
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
@@ -161,6 +156,7 @@ class TrainingPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.step_strip)
         layout.addWidget(self.curves, 1)
 
     # ============================================================ model state
@@ -232,6 +228,7 @@ class TrainingPanel(QWidget):
         # A different model is shown now: its past is not this history's.
         self.history.clear()
         self.curves.refresh()
+        self.step_strip.hide()  # it showed a batch of the old model's training
 
     # ================================================================== data
     def refresh_data_choices(self, select: str | None = None) -> None:
@@ -333,7 +330,7 @@ class TrainingPanel(QWidget):
         self._run_samples = n_train * config.epochs
         self._run_epochs = config.epochs
         self._training_net = network
-        self.controller.start(network, split, config, paused=paused)
+        self.controller.start(network, split, config, paused=paused, batch_rate=self.form.batch_rate())
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat(f"Epoch 1/{config.epochs}")
         self.status_label.setText(f"Training on {n_train:,} digits of the {split.name} set.")
@@ -341,7 +338,7 @@ class TrainingPanel(QWidget):
 
     # ====================================================== worker records
     def _record_losses(self, record: Progress) -> None:
-        self.history.add_losses(record.batch_losses)
+        self.history.add_losses(record.batch_losses, record.grad_norms, record.step_norms)
 
     @Slot(object)
     def _on_progress(self, record: Progress) -> None:
@@ -355,6 +352,8 @@ class TrainingPanel(QWidget):
             self.curves.refresh()  # an epoch point is worth showing at once
         else:
             self.curves.request_refresh()
+        if record.step is not None:
+            self.step_strip.show_step(record.step)
         self._show_progress(record)
         self.snapshot.emit(record)
 
@@ -427,6 +426,7 @@ class TrainingPanel(QWidget):
     def _on_hyperparameters_edited(self) -> None:
         # Applies from the next mini-batch of a running loop; otherwise used at Start.
         self.controller.set_hyperparameters(**self.form.live_hyperparameters())
+        self.controller.set_batch_rate(self.form.batch_rate())
 
     @Slot()
     def _update_enabled(self) -> None:
@@ -449,6 +449,43 @@ class TrainingPanel(QWidget):
         """Restore settings from :meth:`config_dict` output; unknown keys and bad values are skipped."""
         self.form.set_config_dict(values)
         self._update_enabled()
+
+
+class StepStrip(QWidget):
+    """What the last Step trained: the batch's number and loss, and its first digits with their labels."""
+
+    MAX_DIGITS = 10
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip("The mini-batch the last Step trained on: what gradient descent just learned from.")
+        self.caption = QLabel()
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.caption, 0, 0, 1, self.MAX_DIGITS + 1)
+        self.images = [QLabel() for _ in range(self.MAX_DIGITS)]
+        self.labels = [QLabel() for _ in range(self.MAX_DIGITS)]
+        for col, (image, label) in enumerate(zip(self.images, self.labels)):
+            grid.addWidget(image, 1, col, Qt.AlignmentFlag.AlignCenter)
+            grid.addWidget(label, 2, col, Qt.AlignmentFlag.AlignCenter)
+        grid.setColumnStretch(self.MAX_DIGITS, 1)
+        self.step: StepBatch | None = None  # the batch shown
+        self.hide()
+
+    def show_step(self, step: StepBatch) -> None:
+        self.step = step
+        self.caption.setText(f"Step: batch {step.number}, loss {step.loss:.4f}")
+        for i, (image, label) in enumerate(zip(self.images, self.labels)):
+            shown = i < len(step.labels)
+            image.setVisible(shown)
+            label.setVisible(shown)
+            if shown:
+                # Dark ink on white, twice the size: the digits as a page shows them.
+                ink = np.ascontiguousarray(255 - np.clip(step.images[i] * 255, 0, 255).astype(np.uint8))
+                picture = QImage(ink.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+                image.setPixmap(QPixmap.fromImage(picture).scaled(56, 56))
+                label.setText(str(int(step.labels[i])))
+        self.show()
 
 
 def format_duration(seconds: float) -> str:

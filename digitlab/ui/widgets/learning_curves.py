@@ -1,4 +1,5 @@
-"""Learning curves: the batch loss (raw and smoothed) and per-epoch accuracies of a training history.
+"""Learning curves: the batch loss (raw and smoothed), per-epoch accuracies, and the length
+of each batch's gradient and step (log scale: steps shrink as the slope does) of a training history.
 
 The widget only draws. The numbers live in a Qt-free
 :class:`digitlab.core.history.History` (which also smooths them and writes the
@@ -7,7 +8,7 @@ now (:meth:`LearningCurves.refresh`, e.g. at the end of an epoch) or soon
 (:meth:`LearningCurves.request_refresh`, throttled to one redraw every
 ``CURVE_REFRESH_MS``, however often it is asked).
 
-Redraws are cheap: the four plot items are made once and updated in place
+Redraws are cheap: the plot items are made once and updated in place
 with ``setData``, the ranges are set by hand, and long loss curves are clipped
 to the view and decimated.
 """
@@ -60,7 +61,13 @@ class LearningCurves(QWidget):
         self.plots.setMinimumHeight(150)
         self._loss_plot = self.plots.addPlot(row=0, col=0, title="Loss per mini-batch")
         self._accuracy_plot = self.plots.addPlot(row=0, col=1, title="Accuracy per epoch (%)")
-        for plot in (self._loss_plot, self._accuracy_plot):
+        self._norm_plot = self.plots.addPlot(row=1, col=0, colspan=2, title="Length of gradient and step")
+        self._norm_plot.setLogMode(y=True)  # the lengths span decades as the cost flattens
+        self._norm_plot.setLabel("bottom", "mini-batch")
+        # A thin strip under the two main plots: it is read for its trend, not its values.
+        self.plots.ci.layout.setRowStretchFactor(0, 3)
+        self.plots.ci.layout.setRowStretchFactor(1, 2)
+        for plot in (self._loss_plot, self._accuracy_plot, self._norm_plot):
             plot.setMenuEnabled(False)
             # The ranges follow the data, set in _redraw before the new data:
             # pyqtgraph's lazy auto-range would change them during the paint and
@@ -76,6 +83,7 @@ class LearningCurves(QWidget):
         self._accuracy_plot.setYRange(0, 100, padding=0.02)
         self._loss_legend = self._loss_plot.addLegend(offset=(-5, 5))
         self._accuracy_legend = self._accuracy_plot.addLegend(offset=(-5, -5))
+        self._norm_legend = self._norm_plot.addLegend(offset=(-5, 5))
 
         # Antialiased lines wider than 1 px cost Qt's raster engine ~20 ms per
         # paint for a few thousand points; the loss curves are drawn without it.
@@ -83,7 +91,9 @@ class LearningCurves(QWidget):
         self._smoothed_item = self._loss_plot.plot(name="smoothed", antialias=False)
         self._train_item = self._accuracy_plot.plot(name="training", symbol="o", symbolSize=5)
         self._val_item = self._accuracy_plot.plot(name="validation", symbol="s", symbolSize=5)
-        for item in (self._raw_item, self._smoothed_item):
+        self._grad_item = self._norm_plot.plot(name="|gradient|", antialias=False)
+        self._step_item = self._norm_plot.plot(name="|step|", antialias=False)
+        for item in (self._raw_item, self._smoothed_item, self._grad_item, self._step_item):
             # Long runs have 100,000s of batches: draw only what is visible, decimated.
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
@@ -106,7 +116,7 @@ class LearningCurves(QWidget):
         palette = self.palette()
         style.style_plot(self.plots, palette)
         fg = style.text_color(palette)
-        for legend in (self._loss_legend, self._accuracy_legend):
+        for legend in (self._loss_legend, self._accuracy_legend, self._norm_legend):
             legend.setLabelTextColor(fg)
             legend.setBrush(style.with_alpha(style.plot_background(palette), 200))
         self._raw_item.setPen(pg.mkPen(style.with_alpha(fg, 70), width=1))
@@ -117,6 +127,8 @@ class LearningCurves(QWidget):
         self._val_item.setPen(pg.mkPen(style.ACCENT, width=2))
         self._val_item.setSymbolBrush(style.ACCENT)
         self._val_item.setSymbolPen(style.ACCENT)
+        self._grad_item.setPen(pg.mkPen(style.REAL_COLOR, width=1))
+        self._step_item.setPen(pg.mkPen(style.ACCENT, width=1))
 
     # ----------------------------------------------------------------- drawing
     def set_history(self, history: History) -> None:
@@ -164,11 +176,31 @@ class LearningCurves(QWidget):
         self._val_item.setData(epochs, 100 * np.asarray(table["val_accuracy"], dtype=np.float64))
         ticks = None if len(epochs) > MAX_LABELLED_EPOCHS else [[(e, str(int(e))) for e in epochs], []]
         self._accuracy_plot.getAxis("bottom").setTicks(ticks)
+        self._redraw_norms(batches, history.grad_norms(), history.step_norms())
+
+    def _redraw_norms(self, batches: np.ndarray, grads: np.ndarray, steps: np.ndarray) -> None:
+        # A log axis shows only positive lengths; unknown ones (NaN: an old history) are left out.
+        logs = []
+        for item, values in ((self._grad_item, grads), (self._step_item, steps)):
+            known = np.isfinite(values) & (values > 0)
+            item.setData(batches[known], values[known])
+            logs.append(np.log10(values[known]))
+        logs = np.concatenate(logs)
+        low, high = (float(logs.min()), float(logs.max())) if logs.size else (-1.0, 1.0)
+        # The y range is in decades (log mode); at least one, so a flat curve does not fill the plot.
+        middle, half = (low + high) / 2, max((high - low) / 2, 0.5)
+        self._norm_plot.setRange(xRange=(0, max(len(batches), 10)), yRange=(middle - half, middle + half),
+                                 padding=0.05)
 
     def shown_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """What the plot items hold now, as (x, y) per curve: "raw", "smoothed", "training", "validation"."""
+        """What the plot items hold now, as (x, y) per curve.
+
+        The curves are "raw", "smoothed", "training", "validation", "grad_norm" and
+        "step_norm" (the last two: the batches whose lengths are known).
+        """
         items = {"raw": self._raw_item, "smoothed": self._smoothed_item,
-                 "training": self._train_item, "validation": self._val_item}
+                 "training": self._train_item, "validation": self._val_item,
+                 "grad_norm": self._grad_item, "step_norm": self._step_item}
         result = {}
         for name, item in items.items():
             x, y = item.getOriginalDataset()
@@ -177,7 +209,7 @@ class LearningCurves(QWidget):
 
     # ------------------------------------------------------------------ export
     def export_png(self, path: str | os.PathLike) -> None:
-        """Save both plots as they are shown, as a PNG file (atomic write)."""
+        """Save the plots as they are shown, as a PNG file (atomic write)."""
         self.refresh()  # a pending throttled redraw would otherwise be missing from the picture
         pixmap = self.plots.grab()
         buffer = QBuffer()
@@ -198,7 +230,7 @@ class LearningCurves(QWidget):
         return self.source.epochs
 
     def history(self) -> dict[str, np.ndarray]:
-        """Copies of the history: batch, loss, smoothed_loss, and the per-epoch columns.
+        """Copies of the history: batch, loss, smoothed_loss, grad_norm, step_norm, and the per-epoch columns.
 
         The epoch columns are epoch, epoch_batch (the batch the epoch ended
         at), train_loss, train_accuracy, val_loss and val_accuracy.
@@ -208,6 +240,8 @@ class LearningCurves(QWidget):
             "batch": np.asarray(source.batch_numbers()).astype(np.int64),
             "loss": np.array(source.losses(), dtype=np.float64),
             "smoothed_loss": np.array(source.smoothed_losses(), dtype=np.float64),
+            "grad_norm": source.grad_norms(),
+            "step_norm": source.step_norms(),
         }
         for key, column in source.epoch_table().items():
             result["epoch_batch" if key == "batch" else key] = np.array(column)
