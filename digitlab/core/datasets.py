@@ -234,12 +234,17 @@ def find_mnist_files(directory: str | os.PathLike) -> dict[str, Path]:
         raise IdxError(directory, problem)
     found = {}
     for key, (stem, kind) in _MNIST_STEMS.items():
-        for base in (f"{stem}-{kind}", f"{stem}.{kind}"):
-            candidates = [directory / f"{base}.gz", directory / base]
-            match = next((c for c in candidates if c.is_file()), None)
-            if match is not None:
-                found[key] = match
-                break
+        candidates = [
+            directory / name
+            for base in (f"{stem}-{kind}", f"{stem}.{kind}")
+            for name in (f"{base}.gz", base)
+        ]
+        # A regular file wins; failing that, a FIFO or folder of that name is
+        # returned so read_idx refuses it by name (rather than "no such file").
+        match = next((c for c in candidates if c.is_file()), None)
+        match = match or next((c for c in candidates if c.exists()), None)
+        if match is not None:
+            found[key] = match
     return found
 
 

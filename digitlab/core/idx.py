@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from digitlab.core.fileio import FileProblem, atomic_output, open_regular
+from digitlab.core.fileio import FileProblem, NotRegularFileError, atomic_output, open_regular
 
 __all__ = ["IdxError", "MAX_DATA_BYTES", "MAX_DIM", "read_idx", "write_idx"]
 
@@ -94,6 +94,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise IdxError(path, "no such file") from None
     except IsADirectoryError:
         raise IdxError(path, "is a folder, not a file") from None
+    except NotRegularFileError as err:  # a FIFO, device or socket: says which
+        raise IdxError(path, err.strerror) from None
     except MemoryError:
         raise IdxError(path, "not enough memory to read it") from None
     # BadGzipFile is an OSError, so it must come before the generic case.

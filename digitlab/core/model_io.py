@@ -39,7 +39,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from digitlab import __version__
-from digitlab.core.fileio import FileProblem, atomic_output, open_regular
+from digitlab.core.fileio import FileProblem, NotRegularFileError, atomic_output, open_regular
 from digitlab.core.architecture import (  # noqa: F401 (MAX_*, check_sizes: re-exported)
     ACTIVATIONS,
     COSTS,
@@ -240,7 +240,9 @@ def _open_model_file(path: Path):
         stream = open_regular(path)
     except FileNotFoundError:
         raise ModelFileError(path, "no such file") from None
-    except OSError as err:  # NotRegularFileError too: a FIFO would block forever
+    except NotRegularFileError as err:  # a folder, or a FIFO that would block for ever
+        raise ModelFileError(path, err.strerror) from None
+    except OSError as err:
         raise ModelFileError(path, f"cannot read: {err.strerror or _one_line(err)}") from None
     try:
         size = os.fstat(stream.fileno()).st_size

@@ -545,3 +545,11 @@ def test_big_endian_data_is_converted_without_a_second_copy(tmp_path):
     np.testing.assert_array_equal(back, values)
     assert back.dtype.isnative
     assert peak < 1.4 * values.nbytes
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_folder_with_a_fifo_for_a_file_names_the_fifo(tmp_path):
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(10, dtype=np.uint8))
+    os.mkfifo(tmp_path / "train-images-idx3-ubyte")
+    with pytest.raises(IdxError, match="train-images-idx3-ubyte: is a FIFO"):
+        datasets.load_directory(tmp_path)
