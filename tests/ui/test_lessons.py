@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from digitlab.core.network import Network
 from digitlab.ui import lessons
@@ -29,7 +29,7 @@ def test_every_lesson_has_a_menu_action_that_shows_its_view(open_window):
         action.trigger()
         view = window.lesson_area.view(lesson.name)
         assert isinstance(view, QWidget) and not isinstance(view, QLabel)  # the real view, not a placeholder
-        assert window.lesson_area.currentWidget() is view
+        assert window.lesson_area.current_view() is view
         assert window.lessons_dock.isVisible() and view.isVisible()
     # Choosing a lesson again brings its tab back rather than adding another.
     count = window.lesson_area.count()
@@ -61,7 +61,7 @@ def test_a_new_registry_entry_needs_no_window_code(open_window, monkeypatch):
     window.lesson_area.close_lesson("extra")
     assert "extra" not in window.lesson_area.open_names()
     action.trigger()
-    assert len(made) == 1 and window.lesson_area.currentWidget() is view
+    assert len(made) == 1 and window.lesson_area.current_view() is view
 
 
 def test_reset_layout_reopens_the_default_lessons(open_window):
@@ -70,3 +70,14 @@ def test_reset_layout_reopens_the_default_lessons(open_window):
     assert window.lesson_area.count() == 0
     window.reset_layout_action.trigger()
     assert window.lesson_area.open_names() == [lesson.name for lesson in LESSONS if lesson.open_at_start]
+
+
+def test_no_lesson_widens_the_window_past_a_small_screen(open_window, qtbot):
+    # Every lesson's view scrolls inside the dock rather than stretching a 1366x768 window.
+    window = open_window(Network.create(rng=np.random.default_rng(0)))
+    window.resize(1366, 768)
+    window.show()
+    for lesson in LESSONS:
+        window.show_lesson(lesson.name)
+        QApplication.processEvents()
+        assert window.width() <= 1366 and window.height() <= 768, lesson.name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QTabWidget, QWidget
 
 from digitlab.ui import lessons as lesson_registry
 from digitlab.ui.lessons import LessonView
@@ -12,6 +12,9 @@ from digitlab.ui.session import ModelSession
 
 class LessonArea(QTabWidget):
     """Tabs of lesson views, each made from the registry the first time it is chosen.
+
+    Each view sits in a scroll area of its own, so a view wider or taller than
+    the dock scrolls instead of stretching the window past a 1366x768 screen.
 
     Signals
     -------
@@ -27,6 +30,7 @@ class LessonArea(QTabWidget):
         self._session = session
         self._lessons = lessons if lessons is not None else lesson_registry.LESSONS
         self._views: dict[str, QWidget] = {}
+        self._pages: dict[str, QScrollArea] = {}  # the tab page holding each view
         self.setTabsClosable(True)
         self.setDocumentMode(True)
         self.setMovable(True)
@@ -49,10 +53,12 @@ class LessonArea(QTabWidget):
                 view.setAlignment(Qt.AlignmentFlag.AlignCenter)
             view.setObjectName(f"lesson_{name}")
             self._views[name] = view
-        if self.indexOf(view) < 0:
-            self.addTab(view, entry.title)
-            self.setTabToolTip(self.indexOf(view), view.toolTip() or entry.title)
-        self.setCurrentWidget(view)
+            self._pages[name] = _scrolling_page(view)
+        page = self._pages[name]
+        if self.indexOf(page) < 0:
+            self.addTab(page, entry.title)
+            self.setTabToolTip(self.indexOf(page), view.toolTip() or entry.title)
+        self.setCurrentWidget(page)
         self.lessonOpened.emit(name)
         return view
 
@@ -71,11 +77,16 @@ class LessonArea(QTabWidget):
         return self._views.get(name)
 
     def open_names(self) -> list[str]:
-        return [name for name, view in self._views.items() if self.indexOf(view) >= 0]
+        return [name for name, page in self._pages.items() if self.indexOf(page) >= 0]
+
+    def current_view(self) -> QWidget | None:
+        """The view of the lesson in front, or None."""
+        name = self.current_name()
+        return None if name is None else self._views[name]
 
     def current_name(self) -> str | None:
         current = self.currentWidget()
-        return next((name for name, view in self._views.items() if view is current), None)
+        return next((name for name, page in self._pages.items() if page is current), None)
 
     def close_lesson(self, name: str) -> None:
         """Stop the lesson's work and remove its tab; the view is kept for when it is chosen again.
@@ -84,11 +95,11 @@ class LessonArea(QTabWidget):
         Python crashed the garbage collector later; the window frees its
         children together when it goes.
         """
-        view = self._views.get(name)
-        if view is None or self.indexOf(view) < 0:
+        page = self._pages.get(name)
+        if page is None or self.indexOf(page) < 0:
             return
-        _shutdown(view)
-        self.removeTab(self.indexOf(view))
+        _shutdown(self._views[name])
+        self.removeTab(self.indexOf(page))
 
     def shutdown(self) -> None:
         """Stop every lesson's work (their threads); the tabs stay."""
@@ -97,10 +108,18 @@ class LessonArea(QTabWidget):
 
     @Slot(int)
     def _on_close_requested(self, index: int) -> None:
-        view = self.widget(index)
-        name = next((name for name, open_view in self._views.items() if open_view is view), None)
+        page = self.widget(index)
+        name = next((name for name, open_page in self._pages.items() if open_page is page), None)
         if name is not None:
             self.close_lesson(name)
+
+
+def _scrolling_page(view: QWidget) -> QScrollArea:
+    page = QScrollArea()
+    page.setWidgetResizable(True)  # the view fills the dock when it fits
+    page.setFrameShape(QFrame.Shape.NoFrame)
+    page.setWidget(view)
+    return page
 
 
 def _shutdown(view: QWidget) -> None:
