@@ -382,7 +382,8 @@ def test_the_speed_control_slows_a_real_run_and_acts_during_it(qtbot, panel):
     fast, fast_time = batches_during(qtbot, panel, 0.6)
     assert fast / fast_time > 5 * slow / slow_time
     choose_speed(panel, 2.0)
-    qtbot.waitUntil(lambda: len(panel.events["snapshots"][-1].batch_losses) == 1, timeout=10_000)
+    # Records of the fast phase may still be queued: wait until two in a row are 1/2 s apart by the loop's clock.
+    qtbot.waitUntil(lambda: slowed_down(panel.events["snapshots"], 0.5), timeout=10_000)
     crawl, crawl_time = batches_during(qtbot, panel, 1.0)
     assert crawl <= 2 * crawl_time + 2
     with qtbot.waitSignal(panel.runEnded, timeout=10_000):
@@ -400,7 +401,7 @@ def test_step_shows_the_batch_number_loss_and_digits_it_trained_on(qtbot, panel)
         assert not strip.isHidden()
         loss = panel.history.losses()[-1]
         assert panel.history.batches == number and strip.step.loss == loss
-        assert strip.caption.text() == f"Step: batch {number}, loss {loss:.4f}"
+        assert strip.caption.text() == f"Step: mini-batch {number}, loss {loss:.4f}"
         shown = [label.text() for label in strip.labels if not label.isHidden()]
         assert len(shown) == 10  # a batch of 10, all shown
         for text, image in zip(shown, strip.step.images):
@@ -409,5 +410,17 @@ def test_step_shows_the_batch_number_loss_and_digits_it_trained_on(qtbot, panel)
             assert len(match) >= 1 and {str(split.train_labels[i]) for i in match} == {text}
         assert not strip.images[0].pixmap().isNull()
     assert panel.shutdown(10_000)
+    panel.continue_check.setChecked(True)  # a continued run: numbered as the curves go on counting
+    qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: strip.step is not None and strip.step.number == 1, timeout=10_000)
+    assert strip.caption.text().startswith("Step: mini-batch 3, loss")
+    assert panel.shutdown(10_000)
     panel.reset_model()
     assert strip.isHidden()  # another model: its steps are gone
+
+
+def slowed_down(records, interval):
+    """True once the newest two records are single batches ``interval`` apart in the loop's own time."""
+    last = records[-2:]
+    return (len(last) == 2 and all(len(r.batch_losses) == 1 for r in last)
+            and last[1].elapsed - last[0].elapsed >= 0.8 * interval)

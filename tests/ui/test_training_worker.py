@@ -253,8 +253,16 @@ def test_a_speed_limit_slows_a_real_run_and_changes_mid_run(qtbot, controller, d
     fast, fast_time = batches_during(qtbot, controller, 0.6)
     assert fast / fast_time > 5 * slow / slow_time  # full speed is far faster, even on a loaded machine
     controller.set_batch_rate(2)
-    qtbot.waitUntil(lambda: len(controller.records[-1].batch_losses) == 1, timeout=10_000)
+    # Records of the fast phase may still be queued: wait until two in a row are 1/2 s apart by the loop's clock.
+    qtbot.waitUntil(lambda: slowed_down(controller.records, 0.5), timeout=10_000)
     crawl, crawl_time = batches_during(qtbot, controller, 1.0)
     assert crawl <= 2 * crawl_time + 2
     with qtbot.waitSignal(controller.finished, timeout=10_000):
         controller.stop()
+
+
+def slowed_down(records, interval):
+    """True once the newest two records are single batches ``interval`` apart in the loop's own time."""
+    last = records[-2:]
+    return (len(last) == 2 and all(len(r.batch_losses) == 1 for r in last)
+            and last[1].elapsed - last[0].elapsed >= 0.8 * interval)

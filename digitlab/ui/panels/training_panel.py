@@ -352,8 +352,8 @@ class TrainingPanel(QWidget):
             self.curves.refresh()  # an epoch point is worth showing at once
         else:
             self.curves.request_refresh()
-        if record.step is not None:
-            self.step_strip.show_step(record.step)
+        if record.step is not None:  # its loss is the history's newest: number it as the curves do
+            self.step_strip.show_step(record.step, self.history.batches)
         self._show_progress(record)
         self.snapshot.emit(record)
 
@@ -472,9 +472,10 @@ class StepStrip(QWidget):
         self.step: StepBatch | None = None  # the batch shown
         self.hide()
 
-    def show_step(self, step: StepBatch) -> None:
+    def show_step(self, step: StepBatch, number: int) -> None:
+        """Show ``step``, the history's mini-batch ``number``."""
         self.step = step
-        self.caption.setText(f"Step: batch {step.number}, loss {step.loss:.4f}")
+        self.caption.setText(f"Step: mini-batch {number}, loss {step.loss:.4f}")
         for i, (image, label) in enumerate(zip(self.images, self.labels)):
             shown = i < len(step.labels)
             image.setVisible(shown)

@@ -15,6 +15,7 @@ to the view and decimated.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -191,6 +192,11 @@ class LearningCurves(QWidget):
         middle, half = (low + high) / 2, max((high - low) / 2, 0.5)
         self._norm_plot.setRange(xRange=(0, max(len(batches), 10)), yRange=(middle - half, middle + half),
                                  padding=0.05)
+        # Ticks by hand: pyqtgraph's log axis labels 2..9 of each decade too, on top of each other.
+        marks = (1, 2, 5) if half < 1 else (1,)
+        decades = range(math.floor(middle - half) - 1, math.ceil(middle + half) + 1)
+        ticks = [(k + math.log10(m), f"{m * 10.0**k:g}") for k in decades for m in marks]
+        self._norm_plot.getAxis("left").setTicks([ticks, []])
 
     def shown_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """What the plot items hold now, as (x, y) per curve.
