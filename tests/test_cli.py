@@ -548,3 +548,15 @@ def test_download_unreachable_mirror(capsys, tmp_path, mirror):
     status, out, err = run(capsys, "download", "--dest", str(tmp_path / "d"), "--mirror", mirror.url)
     assert status == 1
     assert_one_line_error(err.strip().splitlines()[-1], "could not download", "HTTP 404")
+
+
+@pytest.mark.parametrize("argv", [
+    ["--model", "", "predict", "x.png"],
+    ["train", "--out", "", "--epochs", "1"],
+    ["download", "--dest", ""],
+])
+def test_an_empty_path_is_an_error_not_a_silent_default(argv, capsys):
+    # --model "", --out "" and --dest "" used to fall back to the defaults without a word.
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "empty" in err[0].lower(), err

@@ -36,7 +36,7 @@ from pathlib import Path  # noqa: E402
 
 from digitlab import __version__  # noqa: E402
 from digitlab.cli import bench, download, evaluate, lesson, predict, train  # noqa: E402
-from digitlab.cli.common import PROG, CommandError, Parser, print_error  # noqa: E402
+from digitlab.cli.common import PROG, CommandError, Parser, path_argument, print_error  # noqa: E402
 from digitlab.cli.evaluate import confusion_matrix  # noqa: E402,F401  (kept public)
 
 #: The subcommand modules, in the order ``--help`` lists them.
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
-        "--model", dest="gui_model", metavar="PATH", help="model file to open in the window"
+        "--model", dest="gui_model", metavar="PATH", type=path_argument, help="model file to open in the window"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for module in _COMMAND_MODULES.values():
@@ -164,7 +164,7 @@ def _limit_blas_threads() -> None:
 
 def _run_gui(args, extras: list[str]) -> int:
     """Open the main window; Qt is imported only here."""
-    if args.gui_model and not Path(args.gui_model).is_file():
+    if args.gui_model and not Path(args.gui_model).exists():  # a FIFO or folder: the loader says which
         raise CommandError(f"{args.gui_model}: no such model file")
     try:
         from digitlab.ui.app import run_app

@@ -7,7 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
-from digitlab.cli.common import PROG, ProgressLine
+from digitlab.cli.common import PROG, ProgressLine, path_argument
 
 
 def add_parser(commands) -> None:
@@ -17,7 +17,7 @@ def add_parser(commands) -> None:
         description="Download the four MNIST files, verify their checksums and keep them for "
         "`digitlab train --data mnist`. An interrupted download resumes where it stopped.",
     )
-    command.add_argument("--dest", metavar="DIR", help="target folder (default: DigitLab's data folder)")
+    command.add_argument("--dest", metavar="DIR", type=path_argument, help="target folder (default: DigitLab's data folder)")
     # For tests and private mirrors: base URLs tried in order instead of the public ones.
     command.add_argument("--mirror", action="append", metavar="URL", help=argparse.SUPPRESS)
 

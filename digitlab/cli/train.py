@@ -12,7 +12,7 @@ from digitlab.core.training import DEFAULT_LEARNING_RATES
 
 
 def add_parser(commands) -> None:
-    from digitlab.cli.common import layers, number, whole_number
+    from digitlab.cli.common import layers, number, path_argument, whole_number
 
     command = commands.add_parser(
         "train",
@@ -66,7 +66,7 @@ def add_parser(commands) -> None:
                          help="give every training example a random label (can it memorise?)")
     command.add_argument("--augment", action="store_true",
                          help="randomly shift, turn and resize the training digits each epoch")
-    command.add_argument("--out", metavar="PATH",
+    command.add_argument("--out", metavar="PATH", type=path_argument,
                          help="save the trained model here (.npz); default: not saved")
     command.add_argument(
         "--json", action="store_true",
