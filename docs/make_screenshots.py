@@ -8,7 +8,8 @@ Run under an X server (Xvfb works), from the repository root:
 It opens the window at 1366x768, draws a 3 on the canvas with real mouse
 events, trains a fresh network for a few seconds on the bundled sample, and
 grabs the whole screen (the window with its decorations-free frame) into
-docs/screenshot.png, then the noise test into docs/noise.png.
+docs/screenshot.png, then the noise test into docs/noise.png, and two lessons
+into docs/lesson-descent.png and docs/lesson-landscape.png.
 """
 
 from __future__ import annotations
@@ -60,6 +61,30 @@ def grab_screen(path: Path) -> None:
     print("wrote", path)
 
 
+def grab_descent(window) -> None:
+    """Five balls rolling on the 2-D surface with several minima."""
+    view = window.show_lesson("descent")
+    view.set_function("bumps2d")
+    view.drop_random_balls()
+    for _ in range(60):
+        view.step()
+    wait(800)
+    grab_screen(DOCS / "lesson-descent.png")
+
+
+def grab_landscape(window) -> None:
+    """The real network's cost around the weights of a short run, with its path."""
+    view = window.show_lesson("landscape")
+    view.set_directions("trajectory")
+    view.start()
+    for _ in range(600):  # the slice is computed on a worker thread
+        wait(50)
+        if view.result() is not None and not view.is_running():
+            break
+    wait(800)
+    grab_screen(DOCS / "lesson-landscape.png")
+
+
 def main() -> int:
     app = create_application([])
     network, metadata, path, _ = initial_model(None)
@@ -85,6 +110,11 @@ def main() -> int:
     wait(800)
     noise_view.grab().save(str(DOCS / "noise.png"))
     print("wrote", DOCS / "noise.png")
+    # A learner reading a lesson closes the Training dock to give it room.
+    window.training_dock.hide()
+    grab_descent(window)
+    grab_landscape(window)
+    window.training_dock.show()
     window.shutdown()
     window.close()
     QTimer.singleShot(0, app.quit)
