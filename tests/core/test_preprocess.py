@@ -18,7 +18,6 @@ from digitlab.core.drawing import (
     draw_strokes,
     place_strokes,
     random_drawn_digits,
-    transform_strokes,
 )
 from digitlab.core import preprocess
 from digitlab.core.preprocess import (
@@ -433,123 +432,6 @@ def test_noise_size_and_unknown_kind():
     assert noise_image("uniform", np.random.default_rng(0), size=10).shape == (10, 10)
     with pytest.raises(ValueError, match="unknown noise kind"):
         noise_image("perlin", np.random.default_rng(0))
-
-
-from digitlab.core.augment import augment  # noqa: E402
-
-
-# --- augmentation -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sample_digits():
-    return load_sample_digits(200)
-
-
-def test_augment_keeps_shape_dtype_and_mass(sample_digits):
-    result = augment(sample_digits, np.random.default_rng(0))
-    assert result.shape == sample_digits.shape and result.dtype == np.uint8
-    assert not np.array_equal(result, sample_digits)
-    ratio = result.reshape(200, -1).sum(axis=1) / sample_digits.reshape(200, -1).sum(axis=1)
-    # Scale up to +/-10 % changes the area by up to +/-21 %.
-    assert ratio.min() > 0.75 and ratio.max() < 1.3
-    assert abs(np.median(ratio) - 1) < 0.05
-
-
-def test_augment_is_reproducible_and_seed_dependent(sample_digits):
-    first = augment(sample_digits[:20], np.random.default_rng(5))
-    np.testing.assert_array_equal(first, augment(sample_digits[:20], np.random.default_rng(5)))
-    assert not np.array_equal(first, augment(sample_digits[:20], np.random.default_rng(6)))
-
-
-def test_augment_with_no_movement_is_identity(sample_digits):
-    result = augment(sample_digits, np.random.default_rng(0), max_shift=0, max_rotation_deg=0, max_scale=0)
-    np.testing.assert_array_equal(result, sample_digits)
-
-
-def test_augment_shift_only_moves_the_centre_of_mass_by_at_most_the_shift(sample_digits):
-    result = augment(sample_digits[:50], np.random.default_rng(1), max_shift=2, max_rotation_deg=0, max_scale=0)
-    moved = []
-    for before, after in zip(sample_digits[:50], result):
-        (r0, c0), (r1, c1) = centre_of_mass(before), centre_of_mass(after)
-        assert abs(r1 - r0) <= 2.1 and abs(c1 - c0) <= 2.1
-        moved.append(np.hypot(r1 - r0, c1 - c0))
-    assert np.mean(moved) > 0.5  # and they really did move
-
-
-def test_augment_rotation_turns_a_bar():
-    bar = np.zeros((1, 28, 28), dtype=np.uint8)
-    bar[0, 4:24, 13:15] = 255  # vertical
-    turned = augment(bar, np.random.default_rng(0), max_shift=0, max_rotation_deg=30, max_scale=0)[0]
-    rows, cols = np.nonzero(turned > 100)
-    slope = np.polyfit(rows, cols, 1)[0]  # columns change along the rows once tilted
-    assert abs(slope) > 0.05
-
-
-def test_augment_accepts_flat_images_and_rejects_other_input(sample_digits):
-    flat = sample_digits[:10].reshape(10, 784)
-    result = augment(flat, np.random.default_rng(0))
-    assert result.shape == (10, 784) and result.dtype == np.uint8
-    np.testing.assert_array_equal(
-        result.reshape(10, 28, 28), augment(sample_digits[:10], np.random.default_rng(0))
-    )
-    with pytest.raises(InvalidImageError):
-        augment(sample_digits.astype(np.float32), np.random.default_rng(0))
-    with pytest.raises(InvalidImageError):
-        augment(np.zeros((3, 10), dtype=np.uint8), np.random.default_rng(0))
-
-
-# --- the drawing helper -------------------------------------------------------------------------
-
-
-def test_draw_strokes_line_has_the_area_of_a_round_capped_pen():
-    image = draw_strokes([[(50.0, 100.0), (150.0, 100.0)]], size=280, width=20)
-    assert image.dtype == np.float32 and image.shape == (280, 280)
-    expected = 100 * 20 + np.pi * 10**2  # a rectangle and two half discs
-    assert abs(image.sum() - expected) / expected < 0.01
-    # Round caps reach 10 px past the ends (pixel c is centred on c + 0.5).
-    assert image[100, 40] > 0.9 and image[100, 159] > 0.9
-    assert image[100, 38] == 0 and image[100, 161] == 0 and image[89, 100] == 0
-
-
-def test_draw_strokes_dot_is_a_disc():
-    image = draw_strokes([[(20.0, 30.0)]], size=64, width=16)
-    assert abs(image.sum() - np.pi * 8**2) < 2
-    row, col = centre_of_mass(image)
-    assert abs(row - 29.5) < 0.05 and abs(col - 19.5) < 0.05
-
-
-def test_digit_strokes_cover_every_digit_inside_the_unit_square():
-    assert sorted(DIGIT_STROKES) == list(range(10))
-    for digit, variants in DIGIT_STROKES.items():
-        assert len(variants) >= 2, digit
-        for strokes in variants:
-            points = np.array([point for stroke in strokes for point in stroke])
-            assert points.min() >= -0.05 and points.max() <= 1.05, digit
-            height = np.ptp(points[:, 1])
-            assert height > 0.9, digit  # every digit is full height
-
-
-def test_transform_strokes_slants_and_turns_about_the_centre():
-    stroke = [[(0.5, 0.0), (0.5, 1.0)]]
-    slanted = transform_strokes(stroke, shear=0.2)[0]
-    assert slanted[0] == pytest.approx((0.6, 0.0)) and slanted[1] == pytest.approx((0.4, 1.0))
-    turned = transform_strokes(stroke, rotation_deg=90)[0]
-    assert turned[0] == pytest.approx((1.0, 0.5)) and turned[1] == pytest.approx((0.0, 0.5))
-
-
-def test_random_drawn_digits_are_reproducible_and_whole():
-    images, labels = random_drawn_digits(np.random.default_rng(9), 12, size=140)
-    again, labels_again = random_drawn_digits(np.random.default_rng(9), 12, size=140)
-    np.testing.assert_array_equal(images, again)
-    np.testing.assert_array_equal(labels, labels_again)
-    assert images.shape == (12, 140, 140) and labels.dtype == np.uint8
-    assert labels.min() >= 0 and labels.max() <= 9
-    for image in images:
-        border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-        assert border.max() == 0  # the whole digit, pen included, is on the canvas
-
-
 # --- ink on black (for showing a loaded picture) ----------------------------------------------
 
 
