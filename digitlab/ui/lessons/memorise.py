@@ -12,23 +12,14 @@ it at most ~30 times a second.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.core.lessons import memorise as lesson
 from digitlab.ui import style
-from digitlab.ui.lessons.common import LatestValue, lesson_texts, text_label
-from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.lessons.common import RunningLessonView, lesson_texts, text_label
 from digitlab.ui.session import ModelSession
 
 TRUE_COLOR = style.REAL_COLOR
@@ -59,7 +50,7 @@ def make_view(session: ModelSession) -> "MemoriseView":
     return MemoriseView(session)
 
 
-class MemoriseView(QWidget):
+class MemoriseView(RunningLessonView):
     """Accuracy and cost per epoch of a true-label run and a shuffled-label run, live.
 
     Parameters
@@ -77,25 +68,12 @@ class MemoriseView(QWidget):
         The lesson's MemoriseResult, in the GUI thread.
     """
 
-    runFinished = Signal(object)
-
     def __init__(self, session: ModelSession, parent: QWidget | None = None, quick: bool = False,
                  rng: np.random.Generator | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(session, parent, rng)
         style.configure_pyqtgraph()
         self.setToolTip("Memorising shuffled labels against learning true ones.")
-        self._session = session
-        self._rng = rng if rng is not None else np.random.default_rng()
-        self._latest = LatestValue()
-        self._result = None
         self._shown = None  # the snapshot or result drawn last
-        #: How many times the curves were redrawn during the current run (live updates).
-        self.live_updates = 0
-        self.runner = LessonRunner(self)
-        self.runner.progress.connect(self._on_progress)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
         self._build(quick)
         self._restyle()
         self._update_controls()
@@ -105,24 +83,11 @@ class MemoriseView(QWidget):
         self._explanation, self._hint = lesson_texts(EXPLANATION, HINT)
         self._capacity = text_label(CAPACITY_NOTE)
 
-        self._quick_box = QCheckBox("Quick run")
-        self._quick_box.setChecked(quick)
-        self._quick_box.setToolTip(
+        run_row = self._make_run_controls(quick, (
             f"{lesson.QUICK_TRAIN_SIZE} digits and a {_layers(lesson.QUICK_LAYERS)} network: under a second.\n"
             f"Unchecked: {lesson.DEFAULT_TRAIN_SIZE:,} digits and {_layers(lesson.DEFAULT_LAYERS)}, "
             "a few seconds."
-        )
-        self._quick_box.toggled.connect(self._update_controls)
-        self._run_button = QPushButton()
-        self._run_button.clicked.connect(self.start)
-        self._cancel_button = QPushButton("Cancel")
-        self._cancel_button.setToolTip("Stop training.")
-        self._cancel_button.clicked.connect(self.runner.cancel)
-        self._progress = QProgressBar()
-        self._progress.setRange(0, 1000)
-        self._progress.setTextVisible(False)
-        self._progress.setMaximumHeight(6)
-        self._status = QLabel("")
+        ))
 
         self._accuracy_plot = self._make_plot("share right", "Accuracy: solid = training digits, dashed = new digits")
         self._accuracy_plot.setYRange(0.0, 1.02, padding=0)
@@ -151,10 +116,6 @@ class MemoriseView(QWidget):
         # Room for the four lines the summary wraps to (an Ignored-width label asks for one).
         self._summary.setMinimumHeight(4 * self._summary.fontMetrics().lineSpacing())
 
-        run_row = QHBoxLayout()
-        run_row.addWidget(self._run_button, 1)
-        run_row.addWidget(self._quick_box)
-        run_row.addWidget(self._cancel_button)
         plots = QHBoxLayout()
         plots.addWidget(self._accuracy_plot, 1)
         plots.addWidget(self._cost_plot, 1)
@@ -181,19 +142,13 @@ class MemoriseView(QWidget):
         return plot
 
     # ------------------------------------------------------------- public API
-    def quick(self) -> bool:
-        return self._quick_box.isChecked()
-
-    def set_quick(self, quick: bool) -> None:
-        self._quick_box.setChecked(bool(quick))
-
     def config(self) -> lesson.MemoriseConfig:
         """The lesson's config: the quick run or the full one."""
         return lesson.MemoriseConfig.quick() if self.quick() else lesson.MemoriseConfig()
 
     def result(self):
         """The latest finished :class:`~digitlab.core.lessons.memorise.MemoriseResult`, or None."""
-        return self._result
+        return super().result()
 
     def curve_data(self, run: str, part: str, measure: str = "accuracy") -> tuple[np.ndarray, np.ndarray]:
         """The (epochs, values) drawn for ``run`` ("true"/"random"), ``part`` ("train"/"val"),
@@ -204,18 +159,12 @@ class MemoriseView(QWidget):
     def summary_text(self) -> str:
         return self._summary.text()
 
-    def is_running(self) -> bool:
-        return self.runner.is_running()
-
     @Slot()
     def start(self) -> None:
         """Train both networks on the worker thread; the curves grow as it goes, ``runFinished`` follows."""
         config = self.config()
-        self._latest.take()
-        self.live_updates = 0
+        self._begin()
         self._draw(None)
-        self._progress.setValue(0)
-        self._status.setText("Training\u2026")
         self._summary.setText(f"Training a {_layers(config.layers)} network on {config.train_size:,} digits, "
                               "with true and with shuffled labels\u2026")
         latest = self._latest
@@ -224,45 +173,13 @@ class MemoriseView(QWidget):
             # Runs on the worker thread: it hands snapshots over, and touches no widget.
             return lesson.run(config, rng, progress=progress, cancel=cancel, on_epoch=latest.put)
 
-        self.runner.start(run, config, seed=int(self._rng.integers(2**31)))
-        self._update_controls()
-
-    def shutdown(self) -> None:
-        """Stop a run under way and wait for its thread."""
-        self.runner.shutdown()
+        self._start_run(run, config)
 
     # --------------------------------------------------------------- internals
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self._progress.setValue(int(round(fraction * 1000)))
-        self._status.setText(message)
-        snapshot = self._latest.take()
-        if snapshot is not None:
-            self._draw(snapshot)
-            self.live_updates += 1
-
-    @Slot(object)
-    def _on_finished(self, result) -> None:
-        self._latest.take()
-        self._result = result
-        self._progress.setValue(1000)
+    def _show(self, result) -> None:
         self._status.setText(f"Done: {result.epochs} epochs.")
         self._draw(result)
         self._summary.setText(result.summary())
-        self._update_controls()
-        self.runFinished.emit(result)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._summary.setText(f"The run failed: {message}")
-        self._status.setText("")
-        self._update_controls()
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._summary.setText("Training cancelled.")
-        self._status.setText("")
-        self._update_controls()
 
     def _draw(self, result) -> None:
         """Update the curves in place (setData) from a snapshot or result; None clears them."""
@@ -282,15 +199,10 @@ class MemoriseView(QWidget):
             if fit is not None:
                 line.setValue(fit)
 
-    def _update_controls(self) -> None:
-        running = self.runner.is_running()
-        config = self.config()
+    def _update_run_button(self, config) -> None:
         self._run_button.setText(f"Run: {config.train_size:,} digits, {_layers(config.layers)}, "
                                  "true and shuffled labels")
         self._run_button.setToolTip("Train the same network twice, with true and with shuffled labels.")
-        self._run_button.setEnabled(not running)
-        self._quick_box.setEnabled(not running)
-        self._cancel_button.setEnabled(running)
 
     # ----------------------------------------------------------------- theme
     def _restyle(self) -> None:
