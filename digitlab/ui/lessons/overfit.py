@@ -11,24 +11,15 @@ GUI thread, so the worker never touches a widget.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.core.lessons import overfit as lesson
 from digitlab.core.lessons.figure import PALETTE
 from digitlab.ui import style
-from digitlab.ui.lessons.common import LatestValue, lesson_texts, text_label
-from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.lessons.common import RunningLessonView, lesson_texts, text_label
 from digitlab.ui.session import ModelSession
 
 #: One colour per run (colour-blind-safe palette); solid = training digits, dashed = test digits.
@@ -52,7 +43,7 @@ def make_view(session: ModelSession) -> "OverfitView":
     return OverfitView(session)
 
 
-class OverfitView(QWidget):
+class OverfitView(RunningLessonView):
     """Training and test accuracy per epoch of the plain, L2, dropout and augmentation runs, live.
 
     Parameters
@@ -70,24 +61,11 @@ class OverfitView(QWidget):
         The lesson's OverfitResult, in the GUI thread.
     """
 
-    runFinished = Signal(object)
-
     def __init__(self, session: ModelSession, parent: QWidget | None = None, quick: bool = False,
                  rng: np.random.Generator | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(session, parent, rng)
         style.configure_pyqtgraph()
         self.setToolTip("Overfitting 1,000 digits, and three cures.")
-        self._session = session
-        self._rng = rng if rng is not None else np.random.default_rng()
-        self._latest = LatestValue()
-        self._result = None
-        #: How many times the curves were redrawn during the current run (live updates).
-        self.live_updates = 0
-        self.runner = LessonRunner(self)
-        self.runner.progress.connect(self._on_progress)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
         self._build(quick)
         self._plot.setYRange(0.7, 1.005, padding=0)
         self._restyle()
@@ -98,23 +76,10 @@ class OverfitView(QWidget):
         self._explanation, self._hint = lesson_texts(EXPLANATION, HINT)
 
         full, short = lesson.Config(), lesson.Config.quick()
-        self._quick_box = QCheckBox("Quick run")
-        self._quick_box.setChecked(quick)
-        self._quick_box.setToolTip(
+        run_row = self._make_run_controls(quick, (
             f"{short.train_size} digits, {short.epochs} epochs: a second or two.\n"
             f"Unchecked: {full.train_size:,} digits, {full.epochs} epochs (Nielsen's preset), under a minute."
-        )
-        self._quick_box.toggled.connect(self._update_controls)
-        self._run_button = QPushButton()
-        self._run_button.clicked.connect(self.start)
-        self._cancel_button = QPushButton("Cancel")
-        self._cancel_button.setToolTip("Stop training.")
-        self._cancel_button.clicked.connect(self.runner.cancel)
-        self._progress = QProgressBar()
-        self._progress.setRange(0, 1000)
-        self._progress.setTextVisible(False)
-        self._progress.setMaximumHeight(6)
-        self._status = QLabel("")
+        ))
 
         plot = pg.PlotWidget()
         plot.setMinimumSize(300, 200)
@@ -141,10 +106,6 @@ class OverfitView(QWidget):
         self._figures.setTextFormat(Qt.TextFormat.RichText)
         self._verdict = text_label("Run to train the four networks.", selectable=True)
 
-        run_row = QHBoxLayout()
-        run_row.addWidget(self._run_button, 1)
-        run_row.addWidget(self._quick_box)
-        run_row.addWidget(self._cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self._explanation)
@@ -157,19 +118,13 @@ class OverfitView(QWidget):
         layout.addWidget(self._verdict)
 
     # ------------------------------------------------------------- public API
-    def quick(self) -> bool:
-        return self._quick_box.isChecked()
-
-    def set_quick(self, quick: bool) -> None:
-        self._quick_box.setChecked(bool(quick))
-
     def config(self) -> lesson.OverfitConfig:
         """The lesson's config: the quick run or the full one."""
         return lesson.OverfitConfig.quick() if self.quick() else lesson.OverfitConfig()
 
     def result(self):
         """The latest finished :class:`~digitlab.core.lessons.overfit.OverfitResult`, or None."""
-        return self._result
+        return super().result()
 
     def curve_data(self, run: str, part: str) -> tuple[np.ndarray, np.ndarray]:
         """The (epochs, accuracies) drawn for ``run`` (in lesson.RUNS) and ``part`` ("train"/"test")."""
@@ -182,20 +137,14 @@ class OverfitView(QWidget):
     def verdict_text(self) -> str:
         return self._verdict.text()
 
-    def is_running(self) -> bool:
-        return self.runner.is_running()
-
     @Slot()
     def start(self) -> None:
         """Train the four networks on the worker thread; the curves grow as it goes, ``runFinished`` follows."""
         config = self.config()
-        self._latest.take()
-        self.live_updates = 0
+        self._begin()
         self._draw(None)
         # The plateaus are what matter; a quick run's curves climb from lower down.
         self._plot.setYRange(0.4 if self.quick() else 0.7, 1.005, padding=0)
-        self._progress.setValue(0)
-        self._status.setText("Training\u2026")
         self._figures.setText("")
         self._verdict.setText(f"Training four {_layers(config.layers)} networks on {config.train_size:,} digits "
                               f"for {config.epochs} epochs\u2026")
@@ -205,46 +154,17 @@ class OverfitView(QWidget):
             # Runs on the worker thread: it hands snapshots over, and touches no widget.
             return lesson.run(config, rng, progress=progress, cancel=cancel, on_epoch=latest.put)
 
-        self.runner.start(run, config, seed=int(self._rng.integers(2**31)))
-        self._update_controls()
-
-    def shutdown(self) -> None:
-        """Stop a run under way and wait for its thread."""
-        self.runner.shutdown()
+        self._start_run(run, config)
 
     # --------------------------------------------------------------- internals
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self._progress.setValue(int(round(fraction * 1000)))
-        self._status.setText(message)
-        snapshot = self._latest.take()
-        if snapshot is not None:
-            self._draw(snapshot)
-            self.live_updates += 1
-
-    @Slot(object)
-    def _on_finished(self, result) -> None:
-        self._latest.take()
-        self._result = result
-        self._progress.setValue(1000)
+    def _show(self, result) -> None:
         self._status.setText(f"Done: {result.epochs} epochs.")
         self._draw(result)
         self._figures.setText(figures_html(result))
         self._verdict.setText(verdict_text(result))
-        self._update_controls()
-        self.runFinished.emit(result)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._verdict.setText(f"The run failed: {message}")
-        self._status.setText("")
-        self._update_controls()
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._verdict.setText("Training cancelled.")
-        self._status.setText("")
-        self._update_controls()
+    def _message_label(self):
+        return self._verdict
 
     def _draw(self, result) -> None:
         """Update the curves in place (setData) from a snapshot or result; None clears them."""
@@ -255,16 +175,11 @@ class OverfitView(QWidget):
             values = getattr(result.runs[run], f"{part}_accuracy")
             item.setData(np.arange(1, values.size + 1), values)
 
-    def _update_controls(self) -> None:
-        running = self.runner.is_running()
-        config = self.config()
+    def _update_run_button(self, config) -> None:
         self._run_button.setText(f"Run: {config.train_size:,} digits, {_layers(config.layers)}, "
                                  f"{config.epochs} epochs, plain and three cures")
         self._run_button.setToolTip("Train the same network four times: plain, with L2, with dropout, "
                                     "with augmentation.")
-        self._run_button.setEnabled(not running)
-        self._quick_box.setEnabled(not running)
-        self._cancel_button.setEnabled(running)
 
     # ----------------------------------------------------------------- theme
     def _restyle(self) -> None:
