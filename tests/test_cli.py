@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import _thread
 import json
 import os
 import subprocess
@@ -13,15 +12,11 @@ import numpy as np
 import pytest
 
 from digitlab import __version__, cli
-from digitlab.cli import common as cli_common
-from digitlab.cli import train as cli_train
-from digitlab.core import download
 from digitlab.core.datasets import load_sample, write_idx
 from digitlab.core.drawing import draw_digit
-from digitlab.core.model_io import load_default_model, load_model, save_model
+from digitlab.core.model_io import load_default_model, save_model
 from digitlab.core.network import Network
 from digitlab.imageio import write_png
-from tests.mnist_server import random_mnist_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -368,186 +363,6 @@ def test_evaluate_bad_data(capsys, tmp_path, data, fragment):
     status, out, err = run(capsys, "evaluate", "--data", data.format(tmp=tmp_path))
     assert status == 1 and out == ""
     assert_one_line_error(err, fragment)
-
-
-# ------------------------------------------------------------------------ train
-
-
-def test_train_json_and_save(capsys, tmp_path):
-    out_path = tmp_path / "trained.npz"
-    status, out, err = run(
-        capsys, "train", "--train-size", "500", "--epochs", "2", "--layers", "784,12,10",
-        "--seed", "3", "--json", "--out", str(out_path),
-    )
-    assert status == 0, err
-    epochs = json_lines(out)
-    assert [e["epoch"] for e in epochs] == [1, 2]
-    for epoch in epochs:
-        assert set(epoch) == {"epoch", "seconds", "train_loss", "train_accuracy", "val_loss", "val_accuracy"}
-        assert 0 <= epoch["val_accuracy"] <= 1 and epoch["train_loss"] > 0
-    assert epochs[1]["train_loss"] < epochs[0]["train_loss"]
-    network, meta = load_model(out_path)
-    assert network.sizes == (784, 12, 10)
-    assert meta["data"] == "sample" and meta["train_examples"] == 500 and meta["epochs"] == 2
-    assert meta["hyperparameters"]["learning_rate"] == 3.0 and meta["hyperparameters"]["seed"] == 3
-    assert meta["val_accuracy"] == epochs[1]["val_accuracy"]
-    assert [h["train_loss"] for h in meta["history"]] == [e["train_loss"] for e in epochs]
-    assert "saved the model" in err
-
-
-def test_train_is_repeatable_and_text_output(capsys, tmp_path):
-    args = ["train", "--train-size", "300", "--epochs", "1", "--cost", "cross_entropy",
-            "--activation", "relu", "--batch-size", "20", "--momentum", "0.5", "--seed", "7"]
-    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
-    status, out, err = run(capsys, *args, "--out", str(first))
-    assert status == 0, err
-    assert "learning rate 0.2" in out  # the cross-entropy default
-    assert "epoch 1/1" in out and "final validation accuracy:" in out
-    assert run(capsys, *args, "--out", str(second))[0] == 0
-    a, meta = load_model(first)
-    b, _ = load_model(second)
-    assert (a.activation, a.cost) == ("relu", "cross_entropy")
-    assert meta["hyperparameters"]["momentum"] == 0.5
-    np.testing.assert_array_equal(a.parameters, b.parameters)
-
-
-def test_train_with_dropout_is_seeded_and_kept_in_the_metadata(capsys, tmp_path):
-    args = ["train", "--train-size", "300", "--epochs", "1", "--layers", "784,20,10", "--seed", "2"]
-    paths = [tmp_path / name for name in ("a.npz", "b.npz", "plain.npz")]
-    for path, extra in zip(paths, (["--dropout", "0.3"], ["--dropout", "0.3"], [])):
-        status, _, err = run(capsys, *args, *extra, "--out", str(path))
-        assert status == 0, err
-    (a, meta), (b, _), (plain, plain_meta) = (load_model(p) for p in paths)
-    assert meta["hyperparameters"]["dropout"] == 0.3 and plain_meta["hyperparameters"]["dropout"] == 0.0
-    np.testing.assert_array_equal(a.parameters, b.parameters)
-    assert not np.array_equal(a.parameters, plain.parameters)
-
-
-def test_train_divergence_saves_nothing(capsys, tmp_path):
-    out_path = tmp_path / "never.npz"
-    status, out, err = run(
-        capsys, "train", "--train-size", "200", "--epochs", "2", "--activation", "relu",
-        "--lr", "1e6", "--out", str(out_path),
-    )
-    assert status == 1
-    assert_one_line_error(err.strip().splitlines()[-1], "diverged", "Nothing was saved")
-    assert not out_path.exists()
-
-
-def test_train_refuses_a_missing_output_folder_before_training(capsys, tmp_path):
-    status, out, err = run(capsys, "train", "--epochs", "1", "--out", str(tmp_path / "no" / "m.npz"))
-    assert status == 1 and out == ""  # not even the "training ..." line: it stopped before starting
-    assert_one_line_error(err, "folder does not exist")
-
-
-def test_train_ctrl_c_saves_nothing(capsys, tmp_path, monkeypatch):
-    out_path = tmp_path / "m.npz"
-    original = cli_train._report_epoch
-
-    def press_ctrl_c_after_first_epoch(stats, epochs, as_json):
-        original(stats, epochs, as_json)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(cli_train, "_report_epoch", press_ctrl_c_after_first_epoch)
-    status, out, err = run(capsys, "train", "--train-size", "200", "--epochs", "3", "--out", str(out_path))
-    assert status == 130
-    assert "epoch 1/3" in out and "epoch 2/3" not in out
-    assert err.strip() == "digitlab: training interrupted; nothing was saved"
-    assert not out_path.exists()
-
-
-def test_model_option_before_the_command(capsys, digit_pngs, tmp_path):
-    network = Network.create((784, 10), rng=np.random.default_rng(0))
-    network.weights[0][:] = 0
-    network.biases[0][:] = -5
-    network.biases[0][5] = 5
-    path = tmp_path / "fives.npz"
-    save_model(path, network)
-    status, out, _ = run(capsys, "--model", str(path), "predict", "--json", str(digit_pngs[0]))
-    assert status == 0 and json_lines(out)[0]["digit"] == 5
-    status, _, err = run(capsys, "--model", str(path), "train")
-    assert status == 2
-    assert_one_line_error(err, "train command takes no --model")
-
-
-def test_train_full_mnist_not_downloaded(capsys):
-    status, out, err = run(capsys, "train", "--data", "mnist", "--epochs", "1")
-    assert status == 1
-    assert_one_line_error(err, "digitlab download")
-
-
-def test_train_on_a_folder(capsys, tmp_path):
-    split = load_sample()
-    folder = _write_mnist_dir(tmp_path / "mine", "train", split.train_images[:240], split.train_labels[:240])
-    status, out, err = run(capsys, "train", "--data", str(folder), "--epochs", "1", "--json")
-    assert status == 0, err
-    assert "200 training and 40 validation digits" in err  # a sixth held out
-    assert json_lines(out)[0]["epoch"] == 1
-
-
-def test_train_progress_line_on_a_terminal(capsys, monkeypatch):
-    monkeypatch.setattr(cli_common, "is_terminal", lambda stream: True)
-    monkeypatch.setattr(cli_common, "PROGRESS_INTERVAL", 0.0)
-    status, out, err = run(capsys, "train", "--train-size", "300", "--epochs", "1")
-    assert status == 0
-    assert "\repoch 1/1  batch " in err and " loss " in err
-    assert err.endswith("\r")  # the line is cleared, not left behind
-
-
-# --------------------------------------------------------------------- download
-
-
-@pytest.fixture
-def mirror(tmp_path, monkeypatch, mnist_server):
-    """A local HTTP mirror (tests/mnist_server.py) of small valid MNIST files; FILES describes them."""
-    # 300 random images do not compress: the file spans four 64 KiB chunks.
-    served = random_mnist_files(np.random.default_rng(3), tmp_path / "served", train=300, test=20)
-    monkeypatch.setattr(download, "FILES", served.table)
-    return mnist_server(served.contents)
-
-
-def test_download(capsys, tmp_path, mirror):
-    dest = tmp_path / "mnist"
-    status, out, err = run(capsys, "download", "--dest", str(dest), "--mirror", mirror.url)
-    assert status == 0, err
-    assert f"MNIST is ready in {dest}" in out
-    for name, data in mirror.files.items():
-        assert (dest / name).read_bytes() == data
-        assert f"{name}:" in err and "checksum verified" in err
-
-
-def test_download_to_default_folder_then_train_on_it(capsys, mirror, tmp_path):
-    status, _, err = run(capsys, "download", "--mirror", mirror.url)
-    assert status == 0, err
-    assert (tmp_path / "user-data" / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file()
-    status, out, err = run(capsys, "train", "--data", "mnist", "--epochs", "1", "--json")
-    assert status == 0, err
-    assert "300 training and 20 validation digits" in err
-
-
-def test_download_ctrl_c_cancels_cleanly_and_resumes(capsys, tmp_path, mirror):
-    dest = tmp_path / "mnist"
-    # The user presses Ctrl+C mid-file: after one 64 KiB chunk and a bit.
-    mirror.pause_once("train-images-idx3-ubyte.gz", after=70_000, then=_thread.interrupt_main)
-    status, out, err = run(capsys, "download", "--dest", str(dest), "--mirror", mirror.url)
-    assert status == 130
-    assert "download cancelled" in err and "Traceback" not in err
-    assert not (dest / "train-images-idx3-ubyte.gz").exists()  # nothing half-written under the final name
-    part = dest / "train-images-idx3-ubyte.gz.part"
-    saved = part.stat().st_size if part.is_file() else 0
-    assert 0 < saved < len(mirror.files["train-images-idx3-ubyte.gz"])
-
-    status, out, err = run(capsys, "download", "--dest", str(dest), "--mirror", mirror.url)
-    assert status == 0, err
-    assert (dest / "train-images-idx3-ubyte.gz").read_bytes() == mirror.files["train-images-idx3-ubyte.gz"]
-    assert ("train-images-idx3-ubyte.gz", f"bytes={saved}-") in mirror.requests  # resumed, not restarted
-
-
-def test_download_unreachable_mirror(capsys, tmp_path, mirror):
-    mirror.files.clear()  # every file is a 404 now
-    status, out, err = run(capsys, "download", "--dest", str(tmp_path / "d"), "--mirror", mirror.url)
-    assert status == 1
-    assert_one_line_error(err.strip().splitlines()[-1], "could not download", "HTTP 404")
 
 
 @pytest.mark.parametrize("argv", [
