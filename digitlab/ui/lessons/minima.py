@@ -12,23 +12,14 @@ weight images, its neurons put in the order (and sign) matched to run 1's.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, Signal, Slot
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, Slot
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.core.lessons import minima as lesson
 from digitlab.ui import style
-from digitlab.ui.lessons.common import LatestValue, lesson_texts, text_label
-from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.lessons.common import RunningLessonView, lesson_texts, text_label
 from digitlab.ui.session import ModelSession
 
 HISTOGRAM_BINS = 8
@@ -50,7 +41,7 @@ def make_view(session: ModelSession) -> "MinimaView":
     return MinimaView(session)
 
 
-class MinimaView(QWidget):
+class MinimaView(RunningLessonView):
     """Histograms of the runs' test accuracy and cost, and their matched weight images.
 
     Parameters
@@ -68,25 +59,12 @@ class MinimaView(QWidget):
         The lesson's MinimaResult, in the GUI thread.
     """
 
-    runFinished = Signal(object)
-
     def __init__(self, session: ModelSession, parent: QWidget | None = None, quick: bool = False,
                  rng: np.random.Generator | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(session, parent, rng)
         style.configure_pyqtgraph()
         self.setToolTip("Several runs from different random starts: equal quality, different weights.")
-        self._session = session
-        self._rng = rng if rng is not None else np.random.default_rng()
-        self._latest = LatestValue()
-        self._result = None
         self._mosaics: list[tuple[pg.ViewBox, pg.ImageItem, pg.LabelItem]] = []
-        #: Redraws during the current run (live updates).
-        self.live_updates = 0
-        self.runner = LessonRunner(self)
-        self.runner.progress.connect(self._on_progress)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
         self._build(quick)
         self._restyle()
         self._update_controls()
@@ -95,25 +73,12 @@ class MinimaView(QWidget):
     def _build(self, quick: bool) -> None:
         self._explanation, self._hint = lesson_texts(EXPLANATION, HINT)
 
-        self._quick_box = QCheckBox("Quick run")
-        self._quick_box.setChecked(quick)
-        self._quick_box.setToolTip(
+        run_row = self._make_run_controls(quick, (
             f"{lesson.QUICK_SEEDS} runs of {lesson.QUICK_EPOCHS} epochs on {lesson.QUICK_TRAIN_SIZE:,} digits: "
             f"about a second.\nUnchecked: {lesson.DEFAULT_SEEDS} runs of {lesson.DEFAULT_EPOCHS} epochs on "
             "9,000 digits, several seconds."
-        )
-        self._quick_box.toggled.connect(self._update_controls)
-        self._run_button = QPushButton()
+        ))
         self._run_button.setToolTip("Train the same network from different random starts and compare them.")
-        self._run_button.clicked.connect(self.start)
-        self._cancel_button = QPushButton("Cancel")
-        self._cancel_button.setToolTip("Stop training.")
-        self._cancel_button.clicked.connect(self.runner.cancel)
-        self._progress = QProgressBar()
-        self._progress.setRange(0, 1000)
-        self._progress.setTextVisible(False)
-        self._progress.setMaximumHeight(6)
-        self._status = QLabel("")
 
         self._accuracy_plot = self._make_plot("test accuracy (%)", "How often each run reads new digits right.")
         self._cost_plot = self._make_plot("test cost", "Each run's mean cost on new digits.")
@@ -131,10 +96,6 @@ class MinimaView(QWidget):
         # Room for the lines the summary wraps to (an Ignored-width label asks for one).
         self._summary.setMinimumHeight(4 * self._summary.fontMetrics().lineSpacing())
 
-        run_row = QHBoxLayout()
-        run_row.addWidget(self._run_button, 1)
-        run_row.addWidget(self._quick_box)
-        run_row.addWidget(self._cancel_button)
         histograms = QVBoxLayout()
         histograms.addWidget(self._accuracy_plot, 1)
         histograms.addWidget(self._cost_plot, 1)
@@ -169,19 +130,13 @@ class MinimaView(QWidget):
         return item
 
     # ------------------------------------------------------------- public API
-    def quick(self) -> bool:
-        return self._quick_box.isChecked()
-
-    def set_quick(self, quick: bool) -> None:
-        self._quick_box.setChecked(bool(quick))
-
     def config(self) -> lesson.MinimaConfig:
         """The lesson's config: the quick run or the full one."""
         return lesson.MinimaConfig.quick() if self.quick() else lesson.MinimaConfig()
 
     def result(self):
         """The latest finished :class:`~digitlab.core.lessons.minima.MinimaResult`, or None."""
-        return self._result
+        return super().result()
 
     def shown_mosaics(self) -> list[np.ndarray]:
         """The weight pictures on screen, one per run drawn so far."""
@@ -195,19 +150,13 @@ class MinimaView(QWidget):
     def summary_text(self) -> str:
         return self._summary.text()
 
-    def is_running(self) -> bool:
-        return self.runner.is_running()
-
     @Slot()
     def start(self) -> None:
         """Train the runs on the worker thread; they appear as each finishes, ``runFinished`` follows."""
         config = self.config()
-        self._latest.take()
-        self.live_updates = 0
+        self._begin()
         self._make_mosaics(config.seeds)
         self._draw_histograms(np.zeros(0), np.zeros(0))
-        self._progress.setValue(0)
-        self._status.setText("Training\u2026")
         self._summary.setText(f"Training {config.seeds} networks from different random starts\u2026")
         latest = self._latest
 
@@ -215,12 +164,7 @@ class MinimaView(QWidget):
             # Runs on the worker thread: it hands snapshots over, and touches no widget.
             return lesson.run(config, rng, progress=progress, cancel=cancel, on_run=latest.put)
 
-        self.runner.start(run, config, seed=int(self._rng.integers(2**31)))
-        self._update_controls()
-
-    def shutdown(self) -> None:
-        """Stop a run under way and wait for its thread."""
-        self.runner.shutdown()
+        self._start_run(run, config)
 
     # --------------------------------------------------------------- internals
     def _make_mosaics(self, count: int) -> None:
@@ -260,46 +204,14 @@ class MinimaView(QWidget):
             item.setData(edges, counts)
             plot.setYRange(0, max(1, int(counts.max())) * 1.1, padding=0)
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self._progress.setValue(int(round(fraction * 1000)))
-        self._status.setText(message)
-        snapshot = self._latest.take()
-        if snapshot is not None:
-            self._draw(snapshot)
-            self.live_updates += 1
-
-    @Slot(object)
-    def _on_finished(self, result) -> None:
-        self._latest.take()
-        self._result = result
-        self._progress.setValue(1000)
+    def _show(self, result) -> None:
         self._status.setText(f"Done: {len(result.runs)} runs.")
         self._draw(result)
         self._summary.setText(result.summary())
-        self._update_controls()
-        self.runFinished.emit(result)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._summary.setText(f"The run failed: {message}")
-        self._status.setText("")
-        self._update_controls()
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._summary.setText("Training cancelled.")
-        self._status.setText("")
-        self._update_controls()
-
-    def _update_controls(self) -> None:
-        running = self.runner.is_running()
-        config = self.config()
+    def _update_run_button(self, config) -> None:
         layers = "-".join(str(n) for n in config.layers)
         self._run_button.setText(f"Run: {config.seeds} seeds of {layers}, {config.epochs} epochs each")
-        self._run_button.setEnabled(not running)
-        self._quick_box.setEnabled(not running)
-        self._cancel_button.setEnabled(running)
 
     # ----------------------------------------------------------------- theme
     def _text_color(self):
