@@ -84,11 +84,14 @@ class RunningLessonView(QWidget):
     A subclass builds its widgets, then calls ``_update_controls()``, and overrides:
 
     - :meth:`config` — the lesson's config (read the quick box with :meth:`quick`);
-    - :meth:`_update_run_button` — the Run button's text for a config;
+    - :meth:`_update_run_button` — the Run button's text (read the config with :meth:`config`);
+    - :meth:`_set_controls_enabled` — extend it when the view has more controls to lock during a run;
     - :meth:`_draw` — draw a live snapshot the worker put in ``self._latest``;
     - :meth:`_show` — show a finished result (status, figures, summary);
     - :meth:`_message_label` — where the failed / cancelled texts go (default ``self._summary``),
-      and the class texts ``CANCELLED_TEXT`` and ``FAILED_TEXT``.
+      and the class texts ``CANCELLED_TEXT`` and ``FAILED_TEXT``;
+    - ``STALE_TEXT`` — when set, the status line says it once the session's network changes
+      after a run (the result shown was computed for the old one).
 
     Signals
     -------
@@ -101,6 +104,8 @@ class RunningLessonView(QWidget):
     CANCELLED_TEXT = "Training cancelled."
     #: Shown in the message label when the run raises; ``{message}`` is the error.
     FAILED_TEXT = "The run failed: {message}"
+    #: Status text when the session's network changes after a run; None: the view does not use the network.
+    STALE_TEXT: str | None = None
 
     def __init__(self, session, parent: QWidget | None = None,
                  rng: np.random.Generator | None = None) -> None:
@@ -116,6 +121,8 @@ class RunningLessonView(QWidget):
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
         self.runner.cancelled.connect(self._on_cancelled)
+        if self.STALE_TEXT is not None:
+            session.networkChanged.connect(self._on_network_changed)
 
     def _make_run_controls(self, quick: bool, quick_tip: str, cancel_tip: str = "Stop training.") -> QHBoxLayout:
         """The quick box, Run and Cancel buttons (returned as one row), progress bar and status label."""
@@ -144,8 +151,14 @@ class RunningLessonView(QWidget):
         """The lesson's config for the next run."""
         raise NotImplementedError
 
-    def _update_run_button(self, config) -> None:
-        """Set the Run button's text (and tooltip) for ``config``."""
+    def _update_run_button(self) -> None:
+        """Set the Run button's text (and tooltip) for the next run."""
+
+    def _set_controls_enabled(self, running: bool) -> None:
+        """Lock the controls that would change a run under way; only Cancel works then."""
+        self._run_button.setEnabled(not running)
+        self._quick_box.setEnabled(not running)
+        self._cancel_button.setEnabled(running)
 
     def _draw(self, snapshot) -> None:
         """Draw a live snapshot taken from ``self._latest``."""
@@ -223,12 +236,14 @@ class RunningLessonView(QWidget):
         self._status.setText("")
         self._update_controls()
 
+    @Slot()
+    def _on_network_changed(self) -> None:
+        if self._result is not None:
+            self._status.setText(self.STALE_TEXT)
+
     def _update_controls(self) -> None:
-        running = self.runner.is_running()
-        self._update_run_button(self.config())
-        self._run_button.setEnabled(not running)
-        self._quick_box.setEnabled(not running)
-        self._cancel_button.setEnabled(running)
+        self._update_run_button()
+        self._set_controls_enabled(self.runner.is_running())
 
 
 __all__ = ["LatestValue", "RunningLessonView", "WrappedLabel", "lesson_texts", "text_label"]

@@ -199,7 +199,8 @@ class MemoriseView(RunningLessonView):
             if fit is not None:
                 line.setValue(fit)
 
-    def _update_run_button(self, config) -> None:
+    def _update_run_button(self) -> None:
+        config = self.config()
         self._run_button.setText(f"Run: {config.train_size:,} digits, {_layers(config.layers)}, "
                                  "true and shuffled labels")
         self._run_button.setToolTip("Train the same network twice, with true and with shuffled labels.")

@@ -209,7 +209,8 @@ class MinimaView(RunningLessonView):
         self._draw(result)
         self._summary.setText(result.summary())
 
-    def _update_run_button(self, config) -> None:
+    def _update_run_button(self) -> None:
+        config = self.config()
         layers = "-".join(str(n) for n in config.layers)
         self._run_button.setText(f"Run: {config.seeds} seeds of {layers}, {config.epochs} epochs each")
 

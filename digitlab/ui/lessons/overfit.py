@@ -175,7 +175,8 @@ class OverfitView(RunningLessonView):
             values = getattr(result.runs[run], f"{part}_accuracy")
             item.setData(np.arange(1, values.size + 1), values)
 
-    def _update_run_button(self, config) -> None:
+    def _update_run_button(self) -> None:
+        config = self.config()
         self._run_button.setText(f"Run: {config.train_size:,} digits, {_layers(config.layers)}, "
                                  f"{config.epochs} epochs, plain and three cures")
         self._run_button.setToolTip("Train the same network four times: plain, with L2, with dropout, "
