@@ -11,24 +11,14 @@ the straight line between two networks trained from different seeds.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.core.lessons import landscape as lesson
 from digitlab.ui import style
-from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.lessons.common import RunningLessonView
 from digitlab.ui.session import ModelSession
 
 #: Contour lines over the heat map.
@@ -53,7 +43,7 @@ def make_view(session: ModelSession) -> "LandscapeView":
     return LandscapeView(session)
 
 
-class LandscapeView(QWidget):
+class LandscapeView(RunningLessonView):
     """A heat map of the cost around the session's weights, and the 1-D line between two seeds' minima.
 
     Parameters
@@ -71,22 +61,14 @@ class LandscapeView(QWidget):
         The lesson's LandscapeResult, in the GUI thread.
     """
 
-    runFinished = Signal(object)
+    CANCELLED_TEXT = "Cancelled."
+    STALE_TEXT = "The network changed since this slice was computed: Run again to see its own."
 
     def __init__(self, session: ModelSession, parent: QWidget | None = None, quick: bool = False,
                  rng: np.random.Generator | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(session, parent, rng)
         style.configure_pyqtgraph()
         self.setToolTip("A slice of the network's cost around its current weights.")
-        self._session = session
-        self._rng = rng if rng is not None else np.random.default_rng()
-        self._result = None
-        self.runner = LessonRunner(self)
-        self.runner.progress.connect(self._on_progress)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
-        session.networkChanged.connect(self._on_network_changed)
         self._build(quick)
         self._restyle()
         self._update_controls()
@@ -108,21 +90,12 @@ class LandscapeView(QWidget):
             "around the displayed network.\nTraining path: a fresh network trained with the video's recipe; "
             "the plane its path spans most, around where it ended."
         )
-        self._quick_box = QCheckBox("Quick run")
-        self._quick_box.setChecked(quick)
-        self._quick_box.setToolTip(f"A {lesson.QUICK_GRID}x{lesson.QUICK_GRID} grid on {lesson.QUICK_EXAMPLES} "
-                                   f"digits. Unchecked: {lesson.DEFAULT_GRID}x{lesson.DEFAULT_GRID} on "
-                                   f"{lesson.DEFAULT_EXAMPLES:,}.")
-        self._quick_box.toggled.connect(self._update_controls)
-        self._run_button = QPushButton("Run")
-        self._run_button.clicked.connect(self.start)
-        self._cancel_button = QPushButton("Cancel")
-        self._cancel_button.clicked.connect(self.runner.cancel)
-        self._progress = QProgressBar()
-        self._progress.setRange(0, 1000)
-        self._progress.setTextVisible(False)
-        self._progress.setMaximumHeight(6)
-        self._status = QLabel("")
+        run_row = self._make_run_controls(
+            quick, f"A {lesson.QUICK_GRID}x{lesson.QUICK_GRID} grid on {lesson.QUICK_EXAMPLES} "
+                   f"digits. Unchecked: {lesson.DEFAULT_GRID}x{lesson.DEFAULT_GRID} on {lesson.DEFAULT_EXAMPLES:,}.",
+            cancel_tip="")
+        run_row.insertWidget(0, self._directions)
+        self._run_button.setText("Run")
 
         self._map_plot = pg.PlotWidget()
         self._map_plot.setMinimumSize(260, 240)
@@ -176,11 +149,6 @@ class LandscapeView(QWidget):
         for title in (self._map_title, self._line_title):
             title.setMinimumHeight(3 * title.fontMetrics().lineSpacing())
 
-        run_row = QHBoxLayout()
-        run_row.addWidget(self._directions)
-        run_row.addWidget(self._run_button, 1)
-        run_row.addWidget(self._quick_box)
-        run_row.addWidget(self._cancel_button)
         left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(self._map_title)
         left.addWidget(self._map_plot, 1)
@@ -200,12 +168,6 @@ class LandscapeView(QWidget):
         layout.addWidget(self._summary)
 
     # ------------------------------------------------------------- public API
-    def quick(self) -> bool:
-        return self._quick_box.isChecked()
-
-    def set_quick(self, quick: bool) -> None:
-        self._quick_box.setChecked(bool(quick))
-
     def directions(self) -> str:
         return self._directions.currentData()
 
@@ -224,7 +186,7 @@ class LandscapeView(QWidget):
 
     def result(self):
         """The latest finished LandscapeResult, or None."""
-        return self._result
+        return super().result()
 
     def image_data(self) -> np.ndarray | None:
         """The heat map's values (log10 of the cost), or None before a run."""
@@ -242,56 +204,21 @@ class LandscapeView(QWidget):
     def summary_text(self) -> str:
         return self._summary.text()
 
-    def is_running(self) -> bool:
-        return self.runner.is_running()
-
     @Slot()
     def start(self) -> None:
         """Compute the slice on the worker thread; ``runFinished`` follows."""
         config = self.config()
-        self._progress.setValue(0)
+        self._begin()
         self._status.setText("Starting\u2026")
         self._summary.setText(f"Computing a {config.grid}x{config.grid} slice of the cost on "
                               f"{config.n_examples:,} validation digits\u2026")
-        self.runner.start(lesson.run, config, seed=int(self._rng.integers(2**31)))
-        self._update_controls()
-
-    def shutdown(self) -> None:
-        """Stop a run under way and wait for its thread."""
-        self.runner.shutdown()
+        self._start_run(lesson.run, config)
 
     # --------------------------------------------------------------- internals
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self._progress.setValue(int(round(fraction * 1000)))
-        self._status.setText(message)
-
-    @Slot(object)
-    def _on_finished(self, result) -> None:
-        self._result = result
-        self._progress.setValue(1000)
+    def _show(self, result) -> None:
         self._status.setText(f"Done: {result.grid}x{result.grid} grid in {result.seconds:.2f} s.")
         self._draw(result)
         self._summary.setText(result.summary())
-        self._update_controls()
-        self.runFinished.emit(result)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._summary.setText(f"The run failed: {message}")
-        self._status.setText("")
-        self._update_controls()
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._summary.setText("Cancelled.")
-        self._status.setText("")
-        self._update_controls()
-
-    @Slot()
-    def _on_network_changed(self) -> None:
-        if self._result is not None:
-            self._status.setText("The network changed since this slice was computed: Run again to see its own.")
 
     def _draw(self, result) -> None:
         """Update the plot items in place from a result."""
@@ -326,12 +253,9 @@ class LandscapeView(QWidget):
             self.line_item.setData([], [])
             self.aligned_item.setData([], [])
 
-    def _update_controls(self) -> None:
-        running = self.runner.is_running()
-        self._run_button.setEnabled(not running)
-        self._quick_box.setEnabled(not running)
+    def _set_controls_enabled(self, running: bool) -> None:
+        super()._set_controls_enabled(running)
         self._directions.setEnabled(not running)
-        self._cancel_button.setEnabled(running)
 
     # ----------------------------------------------------------------- theme
     def _restyle(self) -> None:
