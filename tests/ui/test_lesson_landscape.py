@@ -8,38 +8,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from digitlab.core.lessons import landscape as lesson
-from digitlab.core.model_io import load_default_model
-from digitlab.ui.lessons import lesson_view
 from digitlab.ui.lessons.landscape import EXPLANATION, HINT, LandscapeView, make_view
-from digitlab.ui.session import ModelSession
+from tests.ui.lesson_helpers import registered_views, shipped_session, shown_view
 
 
 @pytest.fixture
 def session():
-    return ModelSession(load_default_model()[0], "shipped")
+    return shipped_session()
 
 
 @pytest.fixture
 def view(qtbot, session):
-    widget = LandscapeView(session, quick=True, rng=np.random.default_rng(0))
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-    assert not widget.is_running()
+    yield from shown_view(qtbot, LandscapeView(session, quick=True, rng=np.random.default_rng(0)), 900, 600)
 
 
 def test_registered_and_explains_itself(qtbot, session):
-    widget = lesson_view("landscape").create(session)
-    qtbot.addWidget(widget)
-    other = make_view(session)
-    qtbot.addWidget(other)
-    assert isinstance(widget, LandscapeView) and isinstance(other, LandscapeView)
+    widget, other = registered_views(qtbot, "landscape", make_view, LandscapeView, session, EXPLANATION, HINT)
     assert not widget.quick() and widget.config().grid == lesson.DEFAULT_GRID
-    assert len(EXPLANATION.splitlines()) == 2 and widget._explanation.text() == EXPLANATION
-    assert HINT.startswith("Try this") and widget._hint.text() == HINT
     widget.shutdown()
     other.shutdown()
 

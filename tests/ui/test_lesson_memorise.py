@@ -8,38 +8,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from digitlab.core.lessons import memorise as lesson
-from digitlab.core.network import Network
-from digitlab.ui.lessons import lesson_view
 from digitlab.ui.lessons.memorise import EXPLANATION, HINT, MemoriseView, make_view
-from digitlab.ui.session import ModelSession
+from tests.ui.lesson_helpers import registered_views, shown_view, untrained_session
 
 
 @pytest.fixture
 def session():
-    return ModelSession(Network.create(rng=np.random.default_rng(0)), "untrained")
+    return untrained_session()
 
 
 @pytest.fixture
 def view(qtbot, session):
-    widget = MemoriseView(session, quick=True, rng=np.random.default_rng(0))
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-    assert not widget.is_running()
+    yield from shown_view(qtbot, MemoriseView(session, quick=True, rng=np.random.default_rng(0)), 900, 600)
 
 
 def test_registered_and_explains_itself(qtbot, session):
-    widget = lesson_view("memorise").create(session)
-    qtbot.addWidget(widget)
-    other = make_view(session)
-    qtbot.addWidget(other)
-    assert isinstance(widget, MemoriseView) and isinstance(other, MemoriseView)
+    widget, other = registered_views(qtbot, "memorise", make_view, MemoriseView, session, EXPLANATION, HINT)
     assert not widget.quick() and widget.config() == lesson.Config()
-    assert widget._explanation.text() == EXPLANATION and len(EXPLANATION.splitlines()) == 2
-    assert widget._hint.text() == HINT and HINT.startswith("Try this")
     assert "784-256-10" in widget._run_button.text()
     widget.shutdown()
 

@@ -8,38 +8,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from digitlab.core.lessons import minima as lesson
-from digitlab.core.network import Network
-from digitlab.ui.lessons import lesson_view
 from digitlab.ui.lessons.minima import EXPLANATION, HINT, MinimaView, make_view
-from digitlab.ui.session import ModelSession
+from tests.ui.lesson_helpers import registered_views, shown_view, untrained_session
 
 
 @pytest.fixture
 def session():
-    return ModelSession(Network.create(rng=np.random.default_rng(0)), "untrained")
+    return untrained_session()
 
 
 @pytest.fixture
 def view(qtbot, session):
-    widget = MinimaView(session, quick=True, rng=np.random.default_rng(0))
-    qtbot.addWidget(widget)
-    widget.resize(1000, 650)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-    assert not widget.is_running()
+    yield from shown_view(qtbot, MinimaView(session, quick=True, rng=np.random.default_rng(0)), 1000, 650)
 
 
 def test_registered_and_explains_itself(qtbot, session):
-    widget = lesson_view("minima").create(session)
-    other = make_view(session)
-    qtbot.addWidget(widget)
-    qtbot.addWidget(other)
-    assert isinstance(widget, MinimaView) and isinstance(other, MinimaView)
+    widget, other = registered_views(qtbot, "minima", make_view, MinimaView, session, EXPLANATION, HINT)
     assert not widget.quick() and widget.config() == lesson.Config()
-    assert widget._explanation.text() == EXPLANATION and len(EXPLANATION.splitlines()) == 2
-    assert widget._hint.text() == HINT and HINT.startswith("Try this")
     assert "8 seeds of 784-16-16-10" in widget._run_button.text()
     widget.set_quick(True)
     assert widget.config() == lesson.Config.quick() and "3 seeds" in widget._run_button.text()

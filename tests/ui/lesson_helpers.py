@@ -1,0 +1,46 @@
+"""What the lesson view tests share: their sessions, a shown view that is always shut down, the registry check."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitlab.core.network import Network
+from digitlab.core.model_io import load_default_model
+from digitlab.ui.lessons import lesson_view
+from digitlab.ui.session import ModelSession
+
+
+def untrained_session() -> ModelSession:
+    """A session holding a fresh, seeded 784-16-16-10 network (for lessons that train their own)."""
+    return ModelSession(Network.create(rng=np.random.default_rng(0)), "untrained")
+
+
+def shipped_session(name: str = "shipped") -> ModelSession:
+    """A session holding the shipped model (or its untrained stand-in)."""
+    return ModelSession(load_default_model()[0], name)
+
+
+def shown_view(qtbot, widget, width: int, height: int, stops: bool = True):
+    """Yield ``widget`` shown at ``width`` x ``height``; shut it down afterwards (a fixture's body:
+    ``yield from shown_view(...)``). ``stops``: also check its run is over after the shutdown."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.shutdown()
+    if stops:
+        assert not widget.is_running()
+
+
+def registered_views(qtbot, name: str, make_view, view_class, session, explanation: str, hint: str):
+    """The view the registry makes for ``name`` and the one ``make_view`` makes, both checked to be
+    ``view_class`` and to open with ``explanation`` (two lines) and the "Try this" ``hint``."""
+    widget = lesson_view(name).create(session)
+    qtbot.addWidget(widget)
+    other = make_view(session)
+    qtbot.addWidget(other)
+    assert isinstance(widget, view_class) and isinstance(other, view_class)
+    assert widget._explanation.text() == explanation and len(explanation.splitlines()) == 2
+    assert widget._hint.text() == hint and hint.startswith("Try this")
+    return widget, other
