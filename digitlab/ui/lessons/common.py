@@ -81,6 +81,8 @@ class RunningLessonView(QWidget):
 
     It owns the runner, the Run / Quick run / Cancel row (:meth:`_make_run_controls`),
     the progress bar and status line, and the finished / failed / cancelled wiring.
+    A view with its own Run button and no quick box or status line sets ``self._run_button``
+    and calls :meth:`_make_cancel_and_progress` instead.
     A subclass builds its widgets, then calls ``_update_controls()``, and overrides:
 
     - :meth:`config` — the lesson's config (read the quick box with :meth:`quick`);
@@ -114,6 +116,9 @@ class RunningLessonView(QWidget):
         self._rng = rng if rng is not None else np.random.default_rng()
         self._latest = LatestValue()
         self._result = None
+        # Made by _make_run_controls; views built with only _make_cancel_and_progress have neither.
+        self._quick_box: QCheckBox | None = None
+        self._status: QLabel | None = None
         #: How many times the view was redrawn from a snapshot during the current run (live updates).
         self.live_updates = 0
         self.runner = LessonRunner(self)
@@ -132,6 +137,16 @@ class RunningLessonView(QWidget):
         self._quick_box.toggled.connect(self._update_controls)
         self._run_button = QPushButton()
         self._run_button.clicked.connect(self.start)
+        self._make_cancel_and_progress(cancel_tip)
+        self._status = QLabel("")
+        row = QHBoxLayout()
+        row.addWidget(self._run_button, 1)
+        row.addWidget(self._quick_box)
+        row.addWidget(self._cancel_button)
+        return row
+
+    def _make_cancel_and_progress(self, cancel_tip: str = "Stop training.") -> None:
+        """The Cancel button (``self._cancel_button``) and the progress bar (``self._progress``)."""
         self._cancel_button = QPushButton("Cancel")
         self._cancel_button.setToolTip(cancel_tip)
         self._cancel_button.clicked.connect(self.runner.cancel)
@@ -139,12 +154,10 @@ class RunningLessonView(QWidget):
         self._progress.setRange(0, 1000)
         self._progress.setTextVisible(False)
         self._progress.setMaximumHeight(6)
-        self._status = QLabel("")
-        row = QHBoxLayout()
-        row.addWidget(self._run_button, 1)
-        row.addWidget(self._quick_box)
-        row.addWidget(self._cancel_button)
-        return row
+
+    def _set_status(self, text: str) -> None:
+        if self._status is not None:
+            self._status.setText(text)
 
     # ------------------------------------------------------------- hooks
     def config(self):
@@ -157,7 +170,8 @@ class RunningLessonView(QWidget):
     def _set_controls_enabled(self, running: bool) -> None:
         """Lock the controls that would change a run under way; only Cancel works then."""
         self._run_button.setEnabled(not running)
-        self._quick_box.setEnabled(not running)
+        if self._quick_box is not None:
+            self._quick_box.setEnabled(not running)
         self._cancel_button.setEnabled(running)
 
     def _draw(self, snapshot) -> None:
@@ -200,7 +214,7 @@ class RunningLessonView(QWidget):
         self._latest.take()
         self.live_updates = 0
         self._progress.setValue(0)
-        self._status.setText("Training\u2026")
+        self._set_status("Training\u2026")
 
     def _start_run(self, run_fn, config) -> None:
         self.runner.start(run_fn, config, seed=int(self._rng.integers(2**31)))
@@ -209,7 +223,7 @@ class RunningLessonView(QWidget):
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
         self._progress.setValue(int(round(fraction * 1000)))
-        self._status.setText(message)
+        self._set_status(message)
         snapshot = self._latest.take()
         if snapshot is not None:
             self._draw(snapshot)
@@ -227,19 +241,19 @@ class RunningLessonView(QWidget):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self._message_label().setText(self.FAILED_TEXT.format(message=message))
-        self._status.setText("")
+        self._set_status("")
         self._update_controls()
 
     @Slot()
     def _on_cancelled(self) -> None:
         self._message_label().setText(self.CANCELLED_TEXT)
-        self._status.setText("")
+        self._set_status("")
         self._update_controls()
 
     @Slot()
     def _on_network_changed(self) -> None:
         if self._result is not None:
-            self._status.setText(self.STALE_TEXT)
+            self._set_status(self.STALE_TEXT)
 
     def _update_controls(self) -> None:
         self._update_run_button()
