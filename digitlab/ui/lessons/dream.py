@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -27,8 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab.core.lessons import dream as lesson
-from digitlab.ui.lessons.common import lesson_texts, text_label
-from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.lessons.common import RunningLessonView, lesson_texts, text_label
 from digitlab.ui.session import ModelSession
 
 #: Screen pixels per image pixel: 28 x 3 = 84 px, big enough to see the speckle.
@@ -113,7 +111,7 @@ class DreamCell(QFrame):
         layout.addWidget(self.show_button)
 
 
-class DreamView(QWidget):
+class DreamView(RunningLessonView):
     """Controls for one set of dreams and a grid of the dreams next to real digits.
 
     Signals
@@ -123,23 +121,18 @@ class DreamView(QWidget):
     """
 
     dreamsFinished = Signal(object)
+    CANCELLED_TEXT = "Dreaming cancelled."
+    FAILED_TEXT = "Dreaming failed: {message}"
 
     def __init__(self, session: ModelSession, parent: QWidget | None = None,
                  rng: np.random.Generator | None = None) -> None:
-        super().__init__(parent)
+        # rng seeds the runs; unseeded, so the noise differs between app sessions.
+        super().__init__(session, parent, rng)
         self.setToolTip("What input makes the network surest of each digit.")
-        self._session = session
-        # Seeds for the runs; unseeded, so the noise differs between app sessions.
-        self._rng = rng if rng is not None else np.random.default_rng()
-        self._result = None
         self._stale = False
         self._cells: list[DreamCell] = []
         self._columns = 0
-        self.runner = LessonRunner(self)
-        self.runner.progress.connect(self._on_progress)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
+        self.runFinished.connect(self.dreamsFinished)
         self._build()
         session.networkChanged.connect(self._on_network_changed)
         self._fill_digits()
@@ -158,13 +151,8 @@ class DreamView(QWidget):
         self._dream_button = QPushButton("Dream")
         self._dream_button.setToolTip("Change the image step by step until the network is sure it sees the digit.")
         self._dream_button.clicked.connect(self.dream)
-        self._cancel_button = QPushButton("Cancel")
-        self._cancel_button.setToolTip("Stop dreaming.")
-        self._cancel_button.clicked.connect(self.runner.cancel)
-        self._progress = QProgressBar()
-        self._progress.setRange(0, 1000)
-        self._progress.setTextVisible(False)
-        self._progress.setMaximumHeight(6)
+        self._run_button = self._dream_button  # locked by the base class during a run
+        self._make_cancel_and_progress("Stop dreaming.")
 
         self._grid_widget = QWidget()
         self._grid = QGridLayout(self._grid_widget)
@@ -231,7 +219,7 @@ class DreamView(QWidget):
 
     def result(self):
         """The latest :class:`digitlab.core.lessons.dream.DreamResult`, or None."""
-        return self._result
+        return super().result()
 
     def cells(self) -> list[DreamCell]:
         """The shown dreams, one cell each."""
@@ -240,17 +228,13 @@ class DreamView(QWidget):
     def summary_text(self) -> str:
         return self._summary.text()
 
-    def is_running(self) -> bool:
-        return self.runner.is_running()
-
     @Slot()
     def dream(self) -> None:
         """Start dreaming on the worker thread; ``dreamsFinished`` follows."""
         config = self.config()
         self._summary.setText("Dreaming\u2026")
-        self._progress.setValue(0)
-        self.runner.start(lesson.run, config, seed=int(self._rng.integers(2**31)))
-        self._update_controls()
+        self._begin()
+        self._start_run(lesson.run, config)
 
     @Slot(int)
     def show_on_canvas(self, digit: int) -> np.ndarray:
@@ -260,10 +244,6 @@ class DreamView(QWidget):
         self._session.set_input(dream.image, "dream")
         return dream.image
 
-    def shutdown(self) -> None:
-        """Stop dreaming and wait for the worker thread."""
-        self.runner.shutdown()
-
     # --------------------------------------------------------------- internals
     @Slot()
     def _on_network_changed(self) -> None:
@@ -272,30 +252,8 @@ class DreamView(QWidget):
             self._stale = True
             self._summary.setText(self._result.summary() + " (The network has changed since; dream again.)")
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, _message: str) -> None:
-        self._progress.setValue(int(round(fraction * 1000)))
-
-    @Slot(object)
-    def _on_finished(self, result) -> None:
-        self._show(result)
-        self._update_controls()
-        self.dreamsFinished.emit(result)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._summary.setText(f"Dreaming failed: {message}")
-        self._update_controls()
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._summary.setText("Dreaming cancelled.")
-        self._update_controls()
-
     def _show(self, result) -> None:
-        self._result = result
         self._stale = False
-        self._progress.setValue(1000)
         for cell in self._cells:
             self._grid.removeWidget(cell)
             cell.deleteLater()
@@ -331,11 +289,6 @@ class DreamView(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
         self._reflow()
-
-    def _update_controls(self) -> None:
-        running = self.runner.is_running()
-        self._dream_button.setEnabled(not running)
-        self._cancel_button.setEnabled(running)
 
 
 __all__ = ["EXPLANATION", "HINT", "DreamCell", "DreamView", "image_pixmap", "make_view"]
