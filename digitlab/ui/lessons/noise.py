@@ -10,23 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.core.lessons import noise as lesson
 from digitlab.core.preprocess import NOISE_KINDS, noise_image
 from digitlab.ui import style
-from digitlab.ui.lessons.common import lesson_texts, text_label
-from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.lessons.common import RunningLessonView, lesson_texts, text_label
 from digitlab.ui.session import ModelSession
 
 HISTOGRAM_BINS = 20
@@ -52,7 +43,7 @@ def make_view(session: ModelSession) -> "NoiseView":
     return NoiseView(session)
 
 
-class NoiseView(QWidget):
+class NoiseView(RunningLessonView):
     """Histograms of the network's top output on noise versus real digits.
 
     Signals
@@ -62,24 +53,19 @@ class NoiseView(QWidget):
     """
 
     comparisonFinished = Signal(object)
+    CANCELLED_TEXT = "Comparison cancelled."
+    FAILED_TEXT = "The comparison failed: {message}"
 
     def __init__(self, session: ModelSession, parent: QWidget | None = None,
                  rng: np.random.Generator | None = None) -> None:
-        super().__init__(parent)
+        # rng seeds the runs, and the single noise images; unseeded, so runs differ between app sessions.
+        super().__init__(session, parent, rng)
         style.configure_pyqtgraph()
         self.setToolTip("How confident the network is about pure noise.")
-        self._session = session
-        # Seeds for the runs, and the single noise images; unseeded, so runs differ between app sessions.
-        self._rng = rng if rng is not None else np.random.default_rng()
-        self._result = None
         self._stale = False  # the network changed after the last comparison
         self._edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
         self._counts = {"noise": np.zeros(HISTOGRAM_BINS), "digits": np.zeros(HISTOGRAM_BINS)}
-        self.runner = LessonRunner(self)
-        self.runner.progress.connect(self._on_progress)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
+        self.runFinished.connect(self.comparisonFinished)
         self._build()
         self._restyle()
         session.networkChanged.connect(self._on_network_changed)
@@ -103,16 +89,11 @@ class NoiseView(QWidget):
             "through the network and compare how sure it looks."
         )
         self._compare_button.clicked.connect(self.compare)
-        self._cancel_button = QPushButton("Cancel")
-        self._cancel_button.setToolTip("Stop the comparison.")
-        self._cancel_button.clicked.connect(self.runner.cancel)
+        self._run_button = self._compare_button  # locked by the base class during a run
+        self._make_cancel_and_progress("Stop the comparison.")
         self._feed_button = QPushButton("Feed one noise image")
         self._feed_button.setToolTip("Show the network a single noise image, as if you had drawn it.")
         self._feed_button.clicked.connect(self.feed_one)
-        self._progress = QProgressBar()
-        self._progress.setRange(0, 1000)
-        self._progress.setTextVisible(False)
-        self._progress.setMaximumHeight(6)
         self._progress.setToolTip("Progress of the comparison.")
 
         self._plot = pg.PlotWidget()
@@ -191,7 +172,7 @@ class NoiseView(QWidget):
 
     def result(self):
         """The latest :class:`digitlab.core.lessons.noise.NoiseResult`, or None."""
-        return self._result
+        return super().result()
 
     def histogram_counts(self) -> dict[str, np.ndarray]:
         """The bar heights shown: ``{"noise": counts, "digits": counts}`` over :meth:`bin_edges`."""
@@ -202,9 +183,6 @@ class NoiseView(QWidget):
 
     def summary_text(self) -> str:
         return self._summary.text()
-
-    def is_running(self) -> bool:
-        return self.runner.is_running()
 
     def config(self) -> lesson.NoiseConfig:
         """The lesson's config for the shown network (a copy: the worker must not share it).
@@ -218,9 +196,8 @@ class NoiseView(QWidget):
         """Start the comparison on the worker thread; ``comparisonFinished`` follows."""
         config = self.config()
         self._summary.setText("Comparing\u2026")
-        self._progress.setValue(0)
-        self.runner.start(lesson.run, config, seed=int(self._rng.integers(2**31)))
-        self._update_controls()
+        self._begin()
+        self._start_run(lesson.run, config)
 
     @Slot()
     def feed_one(self) -> np.ndarray:
@@ -232,10 +209,6 @@ class NoiseView(QWidget):
         self._session.set_input(image, "noise")
         return image
 
-    def shutdown(self) -> None:
-        """Stop a comparison under way and wait for its thread."""
-        self.runner.shutdown()
-
     # --------------------------------------------------------------- internals
     @Slot()
     def _on_network_changed(self) -> None:
@@ -243,30 +216,8 @@ class NoiseView(QWidget):
             self._stale = True
             self._summary.setText(self._result.summary() + " (The network has changed since; compare again.)")
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, _message: str) -> None:
-        self._progress.setValue(int(round(fraction * 1000)))
-
-    @Slot(object)
-    def _on_finished(self, result) -> None:
-        self._show(result)
-        self._update_controls()
-        self.comparisonFinished.emit(result)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._summary.setText(f"The comparison failed: {message}")
-        self._update_controls()
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._summary.setText("Comparison cancelled.")
-        self._update_controls()
-
     def _show(self, result) -> None:
-        self._result = result
         self._stale = False
-        self._progress.setValue(1000)
         for name, values, curve, median, line in (
             ("noise", result.noise_top, self._noise_curve, result.noise_top_median, self._noise_median),
             ("digits", result.digits_top, self._digits_curve, result.digits_top_median, self._digits_median),
@@ -283,11 +234,6 @@ class NoiseView(QWidget):
         self._plot.setLabel("bottom", f"{what} (the winning neuron's value)")
         self._plot.setYRange(0, max(1, max(c.max() for c in self._counts.values())) * 1.1, padding=0)
         self._summary.setText(result.summary())
-
-    def _update_controls(self) -> None:
-        running = self.runner.is_running()
-        self._compare_button.setEnabled(not running)
-        self._cancel_button.setEnabled(running)
 
     # ----------------------------------------------------------------- theme
     def _restyle(self) -> None:
