@@ -22,14 +22,13 @@ from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView, QBoxLayout, QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel, QListView,
-    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStyle,
+    QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSizePolicy, QStyle,
     QStyledItemDelegate, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from digitlab.core import evaluation
 from digitlab.ui.lessons.dream import image_pixmap
-from digitlab.ui.lessons.common import WrappedLabel
-from digitlab.ui.lessons.runner import LessonRunner
+from digitlab.ui.lessons.common import RunningLessonView, WrappedLabel
 from digitlab.ui.session import ModelSession, output_labels
 from digitlab.ui.style import ACCENT, REAL_COLOR
 
@@ -242,27 +241,23 @@ class DigitGallery(QListWidget):
         return list(self._examples)
 
 
-class MistakesView(QWidget):
+class MistakesView(RunningLessonView):
     """Evaluate the session's network; its confusion matrix and its worst digits.
 
     Signal ``evaluated(object)``: a :class:`MistakesResult` after each evaluation (GUI thread).
     """
 
     evaluated = Signal(object)
+    CANCELLED_TEXT = "Evaluating cancelled."
+    FAILED_TEXT = "Evaluating failed: {message}"
 
     def __init__(self, session: ModelSession, parent: QWidget | None = None, start: bool = True) -> None:
-        super().__init__(parent)
+        super().__init__(session, parent)
         self.setToolTip("Where the network goes wrong, and on which digits.")
-        self._session = session
-        self._result: MistakesResult | None = None
         self._stale = False
         self._network_version = 0  # bumped on every change; a run of an older version ends stale
         self._run_version = 0
-        self.runner = LessonRunner(self)
-        self.runner.progress.connect(lambda fraction, _: self._progress.setValue(round(fraction * 1000)))
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
+        self.runFinished.connect(self.evaluated)
         self._build()
         session.networkChanged.connect(self._on_network_changed)
         self._update_controls()
@@ -291,9 +286,8 @@ class MistakesView(QWidget):
         self._evaluate_button = QPushButton("Evaluate")
         self._evaluate_button.setToolTip("Run the network on every digit of the set and count its answers.")
         self._evaluate_button.clicked.connect(self.evaluate)
-        self._cancel_button = QPushButton("Cancel")
-        self._cancel_button.clicked.connect(self.runner.cancel)
-        self._progress = QProgressBar(maximum=1000, textVisible=False, maximumHeight=6)
+        self._run_button = self._evaluate_button  # locked by the base class during a run
+        self._make_cancel_and_progress(cancel_tip="")
 
         self.table = ConfusionTable()
         self.table.cellChosen.connect(self.show_cell)
@@ -344,14 +338,11 @@ class MistakesView(QWidget):
 
     # ------------------------------------------------------------- public API
     def result(self) -> MistakesResult | None:
-        return self._result
+        return super().result()
 
     def is_stale(self) -> bool:
         """True when the network changed since the shown evaluation."""
         return self._stale
-
-    def is_running(self) -> bool:
-        return self.runner.is_running()
 
     def data_choices(self) -> list[str]:
         return [self._data_combo.itemData(i) for i in range(self._data_combo.count())]
@@ -404,10 +395,6 @@ class MistakesView(QWidget):
                             f"a {names[label]} the network reads as {names[predicted]}.")
         return image
 
-    def shutdown(self) -> None:
-        """Stop evaluating and wait for the worker thread."""
-        self.runner.shutdown()
-
     # --------------------------------------------------------------- internals
     @Slot()
     def _on_network_changed(self) -> None:
@@ -416,25 +403,7 @@ class MistakesView(QWidget):
             self._stale = True
             self._summary.setText(self._result.summary() + STALE)
 
-    @Slot(object)
-    def _on_finished(self, result: MistakesResult) -> None:
-        self._show(result)
-        self._update_controls()
-        self.evaluated.emit(result)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._summary.setText(f"Evaluating failed: {message}")
-        self._update_controls()
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._summary.setText("Evaluating cancelled.")
-        self._update_controls()
-
     def _show(self, result: MistakesResult) -> None:
-        self._result = result
-        self._progress.setValue(1000)
         e = result.evaluation
         names = output_labels(e.outputs.shape[1])
         confusion = e.confusion_matrix()
@@ -464,11 +433,6 @@ class MistakesView(QWidget):
 
     def galleries_beside_matrix(self) -> bool:
         return self._body.direction() == QBoxLayout.Direction.LeftToRight
-
-    def _update_controls(self) -> None:
-        running = self.runner.is_running()
-        self._evaluate_button.setEnabled(not running)
-        self._cancel_button.setEnabled(running)
 
 
 __all__ = ["EXPLANATION", "HINT", "ConfusionTable", "DigitGallery", "MistakesConfig", "MistakesResult",
