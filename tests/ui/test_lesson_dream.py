@@ -8,27 +8,19 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from digitlab.core.lessons import dream as lesson
-from digitlab.core.model_io import load_default_model
 from digitlab.core.network import Network
-from digitlab.ui.lessons import lesson_view
 from digitlab.ui.lessons.dream import EXPLANATION, HINT, ZOOM, DreamView, image_pixmap, make_view
-from digitlab.ui.session import ModelSession
+from tests.ui.lesson_helpers import registered_views, shipped_session, shown_view
 
 
 @pytest.fixture
 def session():
-    return ModelSession(load_default_model()[0], "default")
+    return shipped_session("default")
 
 
 @pytest.fixture
 def view(qtbot, session):
-    widget = DreamView(session, rng=np.random.default_rng(0))
-    qtbot.addWidget(widget)
-    widget.resize(900, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
+    yield from shown_view(qtbot, DreamView(session, rng=np.random.default_rng(0)), 900, 700)
 
 
 def dream(qtbot, view, click=True):
@@ -47,12 +39,7 @@ def pixel(pixmap, row, column) -> int:
 
 
 def test_registered_and_explains_itself(qtbot, session):
-    entry = lesson_view("dream")
-    widget = entry.create(session)
-    qtbot.addWidget(widget)
-    assert isinstance(widget, DreamView) and isinstance(make_view(session), DreamView)
-    assert widget._explanation.text() == EXPLANATION and len(EXPLANATION.splitlines()) == 2
-    assert widget._hint.text() == HINT and HINT.startswith("Try this")
+    widget, _other = registered_views(qtbot, "dream", make_view, DreamView, session, EXPLANATION, HINT)
     widget.shutdown()
 
 
