@@ -15,7 +15,8 @@ import threading
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
 from digitlab.ui.lessons.runner import LessonRunner
 
@@ -144,6 +145,18 @@ class RunningLessonView(QWidget):
         row.addWidget(self._quick_box)
         row.addWidget(self._cancel_button)
         return row
+
+    def _lesson_layout(self, run_row: QHBoxLayout) -> QVBoxLayout:
+        """The view's layout, begun with the texts (``self._explanation``, ``self._hint``), ``run_row``,
+        the progress bar and the status line; the caller adds the rest below."""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self._explanation)
+        layout.addWidget(self._hint)
+        layout.addLayout(run_row)
+        layout.addWidget(self._progress)
+        layout.addWidget(self._status)
+        return layout
 
     def _make_cancel_and_progress(self, cancel_tip: str = "Stop training.") -> None:
         """The Cancel button (``self._cancel_button``) and the progress bar (``self._progress``)."""

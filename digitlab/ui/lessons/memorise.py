@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Slot
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
@@ -119,13 +119,7 @@ class MemoriseView(RunningLessonView):
         plots = QHBoxLayout()
         plots.addWidget(self._accuracy_plot, 1)
         plots.addWidget(self._cost_plot, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self._explanation)
-        layout.addWidget(self._hint)
-        layout.addLayout(run_row)
-        layout.addWidget(self._progress)
-        layout.addWidget(self._status)
+        layout = self._lesson_layout(run_row)
         layout.addLayout(plots, 1)
         layout.addWidget(self._summary)
         layout.addWidget(self._capacity)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Slot
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
@@ -106,13 +106,7 @@ class OverfitView(RunningLessonView):
         self._figures.setTextFormat(Qt.TextFormat.RichText)
         self._verdict = text_label("Run to train the four networks.", selectable=True)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self._explanation)
-        layout.addWidget(self._hint)
-        layout.addLayout(run_row)
-        layout.addWidget(self._progress)
-        layout.addWidget(self._status)
+        layout = self._lesson_layout(run_row)
         layout.addWidget(plot, 1)
         layout.addWidget(self._figures)
         layout.addWidget(self._verdict)
