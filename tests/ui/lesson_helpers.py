@@ -1,8 +1,13 @@
-"""What the lesson view tests share: their sessions, a shown view that is always shut down, the registry check."""
+"""What the lesson view tests share: their sessions, a shown view that is always shut down, the registry check.
+
+A test module gets a ``session`` fixture by importing ``untrained_session_fixture`` or
+``shipped_session_fixture`` (``# noqa: F401``: pytest finds it by its name, "session").
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from digitlab.core.network import Network
 from digitlab.core.model_io import load_default_model
@@ -18,6 +23,16 @@ def untrained_session() -> ModelSession:
 def shipped_session(name: str = "shipped") -> ModelSession:
     """A session holding the shipped model (or its untrained stand-in)."""
     return ModelSession(load_default_model()[0], name)
+
+
+@pytest.fixture(name="session")
+def untrained_session_fixture() -> ModelSession:
+    return untrained_session()
+
+
+@pytest.fixture(name="session")
+def shipped_session_fixture() -> ModelSession:
+    return shipped_session()
 
 
 def shown_view(qtbot, widget, width: int, height: int, stops: bool = True):

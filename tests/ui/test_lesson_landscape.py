@@ -9,12 +9,9 @@ from PySide6.QtTest import QTest
 
 from digitlab.core.lessons import landscape as lesson
 from digitlab.ui.lessons.landscape import EXPLANATION, HINT, LandscapeView, make_view
-from tests.ui.lesson_helpers import registered_views, shipped_session, shown_view
-
-
-@pytest.fixture
-def session():
-    return shipped_session()
+from tests.ui.lesson_helpers import (  # noqa: F401 (the session fixture)
+    registered_views, shipped_session_fixture, shown_view,
+)
 
 
 @pytest.fixture

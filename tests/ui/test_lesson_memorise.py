@@ -9,12 +9,9 @@ from PySide6.QtTest import QTest
 
 from digitlab.core.lessons import memorise as lesson
 from digitlab.ui.lessons.memorise import EXPLANATION, HINT, MemoriseView, make_view
-from tests.ui.lesson_helpers import registered_views, shown_view, untrained_session
-
-
-@pytest.fixture
-def session():
-    return untrained_session()
+from tests.ui.lesson_helpers import (  # noqa: F401 (the session fixture)
+    registered_views, shown_view, untrained_session_fixture,
+)
 
 
 @pytest.fixture
