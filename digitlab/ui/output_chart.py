@@ -5,19 +5,18 @@ One bar per output: ten for the digits, or eleven when the network has a
 
 What the bars show depends on the network's output layer:
 
-* **Sigmoid outputs** (the video's network, trained with the squared error):
-  each bar is one output activation, an independent number in [0, 1]. They
-  need not sum to 1 and are not probabilities, so the headline says
-  "output 0.93" rather than "93% confident". Softmax is no part of this
-  model, so the Raw/Softmax toggle is disabled (its tooltip says why).
-* **Softmax outputs** (trained with cross-entropy): the toggle switches between
-  the softmax probabilities (the network's actual outputs, the default; the
-  headline says "93% confident") and the raw weighted sums ``z`` of the
-  output layer before the softmax (the "logits"), shown on a symmetric axis
-  around 0. The caller supplies the logits; without them only the
-  probabilities can be shown.
+* **Sigmoid outputs** (the video's network, squared error): each bar is one
+  activation in [0, 1], not a probability, so the headline says "output 0.93".
+  The Raw/Softmax toggle is disabled (its tooltip says why).
+* **Softmax outputs** (cross-entropy): the toggle switches between the
+  probabilities (the default; "93% confident") and the output layer's weighted
+  sums ``z`` (the "logits", supplied by the caller) on an axis symmetric about 0.
 
-The winner is always the largest output (the same neuron in either view).
+The best guess is always the largest output (the same neuron in either view).
+It is announced as the answer only when it reaches the confidence threshold
+(a dashed line, set by the spin box under the chart; for softmax networks it
+applies to the probability). Below it, or when every output is near 0, the
+headline says "I don't know" and no bar is highlighted.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -46,6 +46,12 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
 #: The toggle's two views.
 RAW, SOFTMAX = "raw", "softmax"
 EMPTY_TEXT = "draw a digit"
+UNSURE_TEXT = "I don't know"
+NONE_TEXT = "none of these"
+DEFAULT_THRESHOLD = 0.5
+#: Below this the top output is "near 0" whatever the threshold: even at
+#: threshold 0 an all-zero (untrained-looking) output names no winner.
+NEAR_ZERO = 0.01
 
 _SIGMOID_TOGGLE_TIP = (
     "This network's outputs are independent sigmoid neurons trained with the squared error,\n"
@@ -53,15 +59,16 @@ _SIGMOID_TOGGLE_TIP = (
     "Train with the cross-entropy cost to get softmax probabilities."
 )
 _NO_LOGITS_TIP = "The output layer's weighted sums were not supplied, so only the probabilities can be shown."
+_THRESHOLD_TIP = (
+    "The confidence threshold (the dashed line): when the largest output is below it, the chart\n"
+    "says \"I don't know\" instead of naming a winner. For softmax networks it applies to the probability."
+)
 _RAW_TIP = "Show the output layer's weighted sums z (logits), before the softmax turns them into probabilities."
 _SOFTMAX_TIP = "Show the softmax probabilities: the network's actual outputs, which sum to 1."
 
 
 def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 5, 10, 20, 50, ... that is >= value (at least 1).
-
-    Snapping the logits' axis to such steps keeps it from twitching at every update.
-    """
+    """The smallest of 1, 2, 5, 10, 20, ... >= value: a logit axis that does not twitch."""
     value = max(float(value), 1.0)
     exponent = math.floor(math.log10(value))
     for step in (1.0, 2.0, 5.0, 10.0):
@@ -87,9 +94,12 @@ class OutputChart(QWidget):
     -------
     modeChanged(str)
         The user switched between ``"raw"`` and ``"softmax"`` views.
+    thresholdChanged(float)
+        The confidence threshold changed (spin box or :meth:`set_threshold`).
     """
 
     modeChanged = Signal(str)
+    thresholdChanged = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,12 +109,13 @@ class OutputChart(QWidget):
         self._activation = "sigmoid"
         self._preferred_mode = SOFTMAX  # what a softmax model shows until the user picks
         self._shown = np.zeros(10)
-        self._winner: int | None = None
+        self._winner: int | None = None  # the largest output (best guess)
+        self._answer: int | None = None  # the announced winner: confident enough
         self._texts: list[pg.TextItem] = []
         self._text_cache: list[str] = []
         self._y_range: tuple[float, float] | None = None
         self._axis_label: str | None = None
-        self._headline_empty: bool | None = None
+        self._headline_look: str | None = None
         self._build()
         self._restyle()
         self._refresh()
@@ -118,14 +129,20 @@ class OutputChart(QWidget):
         self._plot.hideButtons()
         self._plot.showGrid(x=False, y=True, alpha=0.15)
         self._plot.getAxis("bottom").setStyle(tickLength=0)  # digits label the bars; no tick marks
-        self._plot.setToolTip(
-            "The output neurons, one per digit (and one for \"none\" if the network has it).\n"
-            "The highlighted one is the network's answer."
-        )
+        self._plot.setToolTip("The output neurons, one per digit (and \"none\" if the network has it).\n"
+                              "The highlighted one is the network's answer (if it is sure enough).")
         self._bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, pen=pg.mkPen(None))
         self._plot.addItem(self._bars)
         self._zero_line = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self._plot.addItem(self._zero_line)
+        self._threshold_line = pg.InfiniteLine(pos=DEFAULT_THRESHOLD, angle=0, movable=False)
+        self._threshold_line.setToolTip("Below this line the network's answer is \"I don't know\".")
+        self._plot.addItem(self._threshold_line)
+        self._threshold_box = QDoubleSpinBox(
+            minimum=0.0, maximum=1.0, decimals=2, singleStep=0.05, value=DEFAULT_THRESHOLD, toolTip=_THRESHOLD_TIP
+        )
+        self._threshold_box.valueChanged.connect(self._on_threshold_changed)
+        threshold_label = QLabel("Say \"I don't know\" below", toolTip=_THRESHOLD_TIP)
 
         self._digit_label = QLabel()
         self._digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -136,10 +153,8 @@ class OutputChart(QWidget):
         # A fixed width: text changes at 60 updates/s must not re-run the layout.
         self._confidence_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("100% confident") + 8)
         self._confidence_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._confidence_label.setToolTip(
-            "For sigmoid outputs: the winning neuron's activation (not a probability).\n"
-            "For softmax outputs: the probability the network gives its answer."
-        )
+        self._confidence_label.setToolTip("For sigmoid outputs: the winning neuron's activation (not a "
+                                          "probability).\nFor softmax outputs: the probability of the answer.")
         self._big_font = QFont(self.font())
         self._big_font.setPointSizeF(self.font().pointSizeF() * 3.5)
         self._big_font.setBold(True)
@@ -169,6 +184,11 @@ class OutputChart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(headline)
         layout.addWidget(self._plot, 1)
+        threshold_row = QHBoxLayout()
+        threshold_row.addStretch(1)
+        threshold_row.addWidget(threshold_label)
+        threshold_row.addWidget(self._threshold_box)
+        layout.addLayout(threshold_row)
         self._set_bar_count(10)
 
     def _set_bar_count(self, count: int) -> None:
@@ -276,8 +296,24 @@ class OutputChart(QWidget):
         return self._softmax_button.isEnabled()
 
     def winner(self) -> int | None:
-        """Index of the highlighted (largest) output, or None when empty."""
+        """Index of the largest output (the best guess, sure or not), or None when empty."""
         return self._winner
+
+    def answer(self) -> int | None:
+        """Index of the announced, highlighted winner; None when empty or below the threshold."""
+        return self._answer
+
+    def threshold(self) -> float:
+        """The confidence threshold below which the chart says "I don't know"."""
+        return float(self._threshold_box.value())
+
+    def set_threshold(self, value: float) -> None:
+        """Set the confidence threshold (0 to 1); moves the line and the spin box."""
+        self._threshold_box.setValue(float(value))  # valueChanged refreshes
+
+    def threshold_line_position(self) -> float | None:
+        """Height of the dashed threshold line, or None while it is hidden (logit view)."""
+        return float(self._threshold_line.value()) if self._threshold_line.isVisible() else None
 
     def displayed_values(self) -> np.ndarray:
         """The bar heights currently shown."""
@@ -296,6 +332,11 @@ class OutputChart(QWidget):
         return [pg.mkBrush(b).color() for b in self._bars.opts["brushes"]]
 
     # ---------------------------------------------------------------- update
+    @Slot(float)
+    def _on_threshold_changed(self, value: float) -> None:
+        self._refresh()
+        self.thresholdChanged.emit(float(value))
+
     @Slot(bool)
     def _on_mode_toggled(self, raw_checked: bool) -> None:
         if not self._softmax_button.isEnabled():
@@ -335,11 +376,16 @@ class OutputChart(QWidget):
         self._sync_toggle(mode)
         showing_logits = mode == RAW and self._activation == "softmax"
         count = len(self._texts)
+        self._answer = None
         if self._values is None:
             shown, self._winner = np.zeros(count), None
         else:
             shown = self._logits if showing_logits else self._values
             self._winner = int(np.argmax(self._values))
+            top = float(self._values[self._winner])
+            tied = np.count_nonzero(self._values == top) > 1  # a uniform softmax names no one
+            if top >= max(self.threshold(), NEAR_ZERO) and not tied:
+                self._answer = self._winner
         self._shown = np.array(shown, dtype=np.float64)
         self._update_axis(showing_logits, mode)
         self._update_bars()
@@ -371,11 +417,14 @@ class OutputChart(QWidget):
             self._axis_label = label
             self._plot.setLabel("left", label)
         self._zero_line.setVisible(showing_logits)
+        # The threshold is on the activation/probability scale, not the logits'.
+        self._threshold_line.setVisible(not showing_logits)
+        self._threshold_line.setValue(self.threshold())
 
     def _update_bars(self) -> None:
         muted = style.muted_color(self.palette())
         accent = QColor(style.ACCENT)
-        brushes = [accent if i == self._winner else muted for i in range(len(self._shown))]
+        brushes = [accent if i == self._answer else muted for i in range(len(self._shown))]
         self._bars.setOpts(
             x=np.arange(len(self._shown)), height=self._shown, width=0.7, brushes=brushes
         )
@@ -401,19 +450,24 @@ class OutputChart(QWidget):
             item.setPos(i, value - pad if below else value + pad)
 
     def _update_headline(self) -> None:
-        empty = self._winner is None
-        if empty != self._headline_empty:
-            # Fonts and colours change only between the empty and the answer look
+        look = "empty" if self._winner is None else ("unsure" if self._answer is None else "answer")
+        if look != self._headline_look:
+            # Fonts and colours change only between looks
             # (style sheets are too slow to set at every update).
-            self._headline_empty = empty
-            self._digit_label.setFont(self._empty_font if empty else self._big_font)
+            self._headline_look = look
+            self._digit_label.setFont(self._big_font if look == "answer" else self._empty_font)
             self._restyle_headline()
-        if empty:
+        if look == "empty":
             self._digit_label.setText(EMPTY_TEXT)
             self._confidence_label.setText("")
             return
-        self._digit_label.setText(self._labels[self._winner])
         top = float(self._values[self._winner])
+        if look == "unsure":
+            self._digit_label.setText(UNSURE_TEXT)
+            self._confidence_label.setText(f"(best guess: {self._labels[self._winner]}, {top:.2f})")
+            return
+        is_none = self._winner == 10  # the 11th output: "none of these"
+        self._digit_label.setText(NONE_TEXT if is_none else self._labels[self._winner])
         if self._activation == "softmax":
             self._confidence_label.setText(f"{top:.0%} confident")
         else:
@@ -426,12 +480,16 @@ class OutputChart(QWidget):
             item.setColor(color)
 
     def _restyle_headline(self) -> None:
-        color = style.muted_color(self.palette(), 0.7).name() if self._headline_empty else style.ACCENT
+        color = {"answer": style.ACCENT, "unsure": style.text_color(self.palette()).name()}.get(
+            self._headline_look, style.muted_color(self.palette(), 0.7).name())
         self._digit_label.setStyleSheet(f"color: {color};")
 
     def _restyle(self) -> None:
         style.style_plot(self._plot, self.palette())
         self._zero_line.setPen(pg.mkPen(style.text_color(self.palette()), width=1))
+        self._threshold_line.setPen(
+            pg.mkPen(style.muted_color(self.palette(), 0.8), width=1, style=Qt.PenStyle.DashLine)
+        )
         self._restyle_headline()
         self._restyle_texts()
 

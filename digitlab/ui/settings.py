@@ -26,6 +26,7 @@ DEFAULTS: dict[str, object] = {
     "window_state": QByteArray(),  # docks and toolbar (saveState)
     "brush_size": 20.0,  # canvas pixels
     "chart_mode": "softmax",  # the output chart's view of softmax networks: "raw" or "softmax"
+    "unsure_threshold": 0.5,  # the output chart says "I don't know" below this top output
     "last_dir": str(Path.home()),  # where file dialogs open
 }
 

@@ -112,6 +112,7 @@ def test_the_window_shows_a_softmax_networks_own_outputs_and_logits(open_window)
     chart.set_mode("softmax")
     np.testing.assert_allclose(chart.displayed_values(), expected, rtol=1e-5, atol=1e-7)
     assert chart.winner() == int(np.argmax(expected))
+    chart.set_threshold(0.0)  # a random network is unsure; here the headline's wording is tested
     assert chart.headline()[1] == f"{expected.max():.0%} confident"
     chart.set_mode("raw")
     raw = chart.displayed_values()
@@ -135,7 +136,7 @@ def test_eleven_outputs_give_eleven_bars_the_last_one_none(open_window):
     window.session.set_parameters(weights, biases)
     window.session.set_input(np.zeros((28, 28), np.float32))
     assert chart.displayed_values().shape == (11,)
-    assert chart.winner() == 10 and chart.headline()[0] == "none"
+    assert chart.winner() == chart.answer() == 10 and chart.headline()[0] == "none of these"
     assert window.weights_view.output_label_texts()[-1] == "none"
 
 
@@ -145,7 +146,7 @@ def test_updates_reuse_the_plot_items(chart):
     for _ in range(30):
         chart.set_outputs(rng.random(10), "sigmoid")
     assert chart._bars is bars and chart._texts == texts
-    assert len(chart._plot.getPlotItem().items) == 12  # bars, zero line, ten labels
+    assert len(chart._plot.getPlotItem().items) == 13  # bars, zero and threshold lines, ten labels
 
 
 @pytest.mark.parametrize(
@@ -172,3 +173,97 @@ def test_palette_change_restyles_the_plot(chart):
     assert chart._plot.backgroundBrush().color() == QColor(20, 20, 20)
     assert chart._plot.getAxis("left").textPen().color() == QColor(230, 230, 230)
     assert chart._texts[0].color == QColor(230, 230, 230)
+
+
+# ------------------------------------------------------------ "I don't know"
+def _known_outputs_session(biases_out, cost="mse"):
+    """A real ModelSession whose outputs are known: zero weights, so outputs = f(biases)."""
+    from digitlab.ui.session import ModelSession
+
+    network = Network.create((784, 8, len(biases_out)), cost=cost, rng=np.random.default_rng(1))
+    weights = [np.zeros_like(w) for w in network.weights]
+    biases = [np.zeros_like(b) for b in network.biases]
+    biases[-1][...] = np.asarray(biases_out, dtype=biases[-1].dtype).reshape(biases[-1].shape)
+    network.set_parameters(weights, biases)
+    session = ModelSession(network, "known")
+    session.set_input(np.random.default_rng(2).random((28, 28), dtype=np.float32))
+    return session
+
+
+def _logit(p):
+    return float(np.log(p / (1 - p)))
+
+
+def _highlighted(chart):
+    return [i for i, brush in enumerate(chart.bar_brushes()) if brush == QColor(style.ACCENT)]
+
+
+def test_a_confident_network_is_named_and_highlighted(chart):
+    biases = [_logit(0.05)] * 10
+    biases[3] = _logit(0.8)
+    session = _known_outputs_session(biases)
+    chart.follow(session)
+    assert chart.threshold() == 0.5
+    assert chart.answer() == chart.winner() == 3
+    assert chart.headline() == ("3", "output 0.80")
+    assert _highlighted(chart) == [3]
+
+
+def test_below_the_threshold_it_says_i_dont_know(chart):
+    biases = [_logit(0.05)] * 10
+    biases[4] = _logit(0.23)
+    chart.follow(_known_outputs_session(biases))
+    assert chart.answer() is None and chart.winner() == 4  # the best guess, not announced
+    big, line = chart.headline()
+    assert big == "I don't know" and line == "(best guess: 4, 0.23)"
+    assert _highlighted(chart) == []
+
+
+def test_all_outputs_near_zero_announce_no_winner_even_at_threshold_zero(chart):
+    chart.follow(_known_outputs_session([-30.0] * 10))  # sigmoid(-30) ~ 1e-13: an all-zero output
+    np.testing.assert_allclose(chart.displayed_values(), 0.0, atol=1e-9)
+    for threshold in (0.5, 0.0):
+        chart.set_threshold(threshold)
+        assert chart.answer() is None and chart.headline()[0] == "I don't know"
+        assert _highlighted(chart) == []
+    chart.set_outputs(np.zeros(10), "sigmoid")  # exactly zero: a tie, too
+    assert chart.answer() is None and _highlighted(chart) == []
+
+
+def test_moving_the_control_moves_the_line_and_flips_the_verdict(chart, qtbot):
+    biases = [_logit(0.05)] * 10
+    biases[6] = _logit(0.6)
+    chart.follow(_known_outputs_session(biases))
+    assert chart.answer() == 6 and chart.threshold_line_position() == pytest.approx(0.5)
+    with qtbot.waitSignal(chart.thresholdChanged, timeout=1000) as blocker:
+        chart._threshold_box.setValue(0.7)  # as the user's spin box would
+    assert blocker.args == [pytest.approx(0.7)]
+    assert chart.threshold_line_position() == pytest.approx(0.7)
+    assert chart.answer() is None and chart.headline() == ("I don't know", "(best guess: 6, 0.60)")
+    assert _highlighted(chart) == []
+    chart.set_threshold(0.55)
+    assert chart._threshold_box.value() == pytest.approx(0.55)
+    assert chart.answer() == 6 and chart.headline()[0] == "6" and _highlighted(chart) == [6]
+
+
+def test_softmax_threshold_applies_to_the_probability_and_hides_in_the_logit_view(chart):
+    logits = np.zeros(10)
+    logits[2] = np.log(9 * 0.4 / 0.6)  # probability of 2 is exactly 0.4
+    session = _known_outputs_session(logits, cost="cross_entropy")
+    chart.follow(session)
+    assert session.network.output_activation == "softmax"
+    assert chart.winner() == 2 and chart.answer() is None
+    assert chart.headline() == ("I don't know", "(best guess: 2, 0.40)")
+    chart.set_threshold(0.35)
+    assert chart.answer() == 2 and chart.headline() == ("2", "40% confident")
+    chart.set_mode("raw")
+    assert chart.threshold_line_position() is None  # logits are not on the probability scale
+    assert chart.answer() == 2  # the verdict still uses the probability
+
+
+def test_the_none_output_winning_says_none_of_these(chart):
+    biases = [_logit(0.02)] * 11
+    biases[10] = _logit(0.9)
+    chart.follow(_known_outputs_session(biases))
+    assert chart.answer() == 10 and chart.headline() == ("none of these", "output 0.90")
+    assert _highlighted(chart) == [10]

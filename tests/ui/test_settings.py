@@ -57,3 +57,14 @@ def test_open_settings_follows_the_environment(ini, monkeypatch):
     monkeypatch.setenv(settings.SETTINGS_ENV, str(ini))
     opened = settings.open_settings()
     assert opened.fileName() == str(ini) and opened.format() == QSettings.Format.IniFormat
+
+
+def test_the_unsure_threshold_defaults_to_the_charts_and_comes_back_a_float(ini):
+    from digitlab.ui.output_chart import DEFAULT_THRESHOLD
+
+    assert settings.read(reopen(ini), "unsure_threshold") == DEFAULT_THRESHOLD
+    first = reopen(ini)
+    settings.write(first, unsure_threshold=0.35)
+    first.sync()
+    value = settings.read(reopen(ini), "unsure_threshold")
+    assert type(value) is float and value == 0.35
