@@ -220,14 +220,21 @@ def test_below_the_threshold_it_says_i_dont_know(chart):
 
 
 def test_all_outputs_near_zero_announce_no_winner_even_at_threshold_zero(chart):
-    chart.follow(_known_outputs_session([-30.0] * 10))  # sigmoid(-30) ~ 1e-13: an all-zero output
-    np.testing.assert_allclose(chart.displayed_values(), 0.0, atol=1e-9)
+    # sigmoid(-12..-9.3) ~ 6e-6..9e-5: an all-zero output, though 9 is (tinily) the largest.
+    chart.follow(_known_outputs_session(-12.0 + 0.3 * np.arange(10)))
+    np.testing.assert_allclose(chart.displayed_values(), 0.0, atol=1e-4)
+    assert chart.winner() == 9
     for threshold in (0.5, 0.0):
         chart.set_threshold(threshold)
         assert chart.answer() is None and chart.headline()[0] == "I don't know"
         assert _highlighted(chart) == []
-    chart.set_outputs(np.zeros(10), "sigmoid")  # exactly zero: a tie, too
-    assert chart.answer() is None and _highlighted(chart) == []
+
+
+def test_a_tie_names_no_winner(chart):
+    chart.set_threshold(0.05)
+    chart.follow(_known_outputs_session(np.zeros(10), cost="cross_entropy"))  # softmax: ten times 0.1
+    np.testing.assert_allclose(chart.displayed_values(), 0.1)
+    assert chart.answer() is None and chart.headline()[0] == "I don't know" and _highlighted(chart) == []
 
 
 def test_moving_the_control_moves_the_line_and_flips_the_verdict(chart, qtbot):
