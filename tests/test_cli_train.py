@@ -138,3 +138,24 @@ def test_train_progress_line_on_a_terminal(capsys, monkeypatch):
     assert status == 0
     assert "\repoch 1/1  batch " in err and " loss " in err
     assert err.endswith("\r")  # the line is cleared, not left behind
+
+
+def test_train_none_class_is_kept_in_the_metadata_and_changes_the_network(capsys, tmp_path):
+    args = ["train", "--train-size", "300", "--epochs", "1", "--layers", "784,20,11", "--seed", "1"]
+    paths = {name: tmp_path / f"{name}.npz" for name in ("plain", "exposure", "eleventh")}
+    for name, path in paths.items():
+        extra = [] if name == "plain" else ["--none-class", name]
+        status, _, err = run(capsys, *args, *extra, "--out", str(path))
+        assert status == 0, err
+    loaded = {name: load_model(path) for name, path in paths.items()}
+    assert [meta["hyperparameters"]["none_class"] for _, meta in loaded.values()] == [None, "exposure", "eleventh"]
+    plain, exposure, eleventh = (net.parameters for net, _ in loaded.values())
+    assert not np.array_equal(plain, exposure) and not np.array_equal(exposure, eleventh)
+
+
+def test_train_none_class_errors_are_one_line(capsys, tmp_path):
+    status, out, err = run(capsys, "train", "--epochs", "1", "--none-class", "eleventh")
+    assert status == 1 and out == ""
+    assert_one_line_error(err, "--none-class", "11 outputs")
+    status, _, err = run(capsys, "train", "--epochs", "1", "--none-class", "maybe")
+    assert status != 0 and "invalid choice" in err and len(err.strip().splitlines()) <= 3

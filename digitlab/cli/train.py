@@ -66,6 +66,9 @@ def add_parser(commands) -> None:
                          help="give every training example a random label (can it memorise?)")
     command.add_argument("--augment", action="store_true",
                          help="randomly shift, turn and resize the training digits each epoch")
+    command.add_argument("--none-class", choices=("exposure", "eleventh"), default=None,
+                         help="teach it to say 'none of these' with noise images in every epoch: exposure "
+                         "(targets with no output lit) or eleventh (labelled 10; needs --layers ending in 11)")
     command.add_argument("--out", metavar="PATH", type=path_argument,
                          help="save the trained model here (.npz); default: not saved")
     command.add_argument(
@@ -89,6 +92,7 @@ def run(args) -> int:
     from digitlab.core.history import model_metadata
     from digitlab.core.model_io import save_model
     from digitlab.core.network import Network
+    from digitlab.core.none_class import noise_count
     from digitlab.core.training import TrainingConfig, train
 
     learning_rate = args.lr if args.lr is not None else DEFAULT_LEARNING_RATES[args.cost]
@@ -96,7 +100,7 @@ def run(args) -> int:
         learning_rate=learning_rate, batch_size=args.batch_size, epochs=args.epochs,
         momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
         train_size=args.train_size, shuffle_labels=args.shuffle_labels, augment=args.augment,
-        dropout=args.dropout,
+        dropout=args.dropout, none_class=args.none_class,
     )
     config.validate()
     if args.out and not Path(args.out).resolve().parent.is_dir():
@@ -105,6 +109,10 @@ def run(args) -> int:
     split = _training_split(args.data)
     # The window seeds its networks the same way, so a run can be repeated in either.
     network = Network.create(args.layers, args.activation, args.cost, rng=np.random.default_rng(args.seed))
+    try:
+        noise_count(network, config.none_class, 1)  # refuses "eleventh" on 10 outputs, before training
+    except ValueError as problem:
+        raise CommandError(f"--none-class: {problem}") from None
     n_train = min(len(split.train_labels), config.train_size or len(split.train_labels))
     info = sys.stderr if args.json else sys.stdout
     print(f"training {describe_network(network)} on {split.name}: {n_train} training and "

@@ -1,14 +1,13 @@
 """Mini-batch gradient descent as a generator of progress records.
 
-:func:`train` runs the loop and yields a :class:`Progress` record now and
-then; whoever iterates it (the command line, a test, or the window's worker
-thread) decides what to show. Pause, resume, stop, single steps and changes of
-the learning rate arrive through a :class:`TrainingControl`, which the loop
-reads between batches, so they are safe to call from another thread.
+:func:`train` runs the loop and yields a :class:`Progress` record now and then; whoever
+iterates it (the command line, a test, or the window's worker thread) decides what to show.
+Pause, resume, stop, single steps and changes of the learning rate arrive through a
+:class:`TrainingControl`, which the loop reads between batches, so they are safe to call
+from another thread.
 
-Records carry each batch's loss and the lengths of its gradient and step:
-steps shrink as the slope does. A speed limit (``set_batch_rate``) slows the
-loop to a few batches a second, so that a learner can watch descent.
+Records carry each batch's loss and the lengths of its gradient and step: steps shrink as
+the slope does. A speed limit (``set_batch_rate``) slows the loop to a few batches a second.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import numpy as np
 
 from digitlab.core.datasets import DataSplit
 from digitlab.core.network import Network
+from digitlab.core import none_class as nc
 
 #: Slow motion sleeps in slices this long (s): stop and pause are heard within one.
 SLEEP_SLICE = 0.05
@@ -38,8 +38,7 @@ EXPLODED_WEIGHT = 1e4
 class TrainingConfig:
     """Hyperparameters and options of one training run.
 
-    The defaults are those of Nielsen's book for the video's network
-    (sigmoid, squared error): learning rate 3.0, mini-batches of 10.
+    The defaults are Nielsen's for the video's network (sigmoid, squared error): rate 3.0, batches of 10.
     """
 
     learning_rate: float = 3.0
@@ -57,6 +56,8 @@ class TrainingConfig:
     #: Chance that a hidden neuron is silenced in a training step (inverted dropout, see
     #: :func:`dropout_masks`); prediction always uses every neuron.
     dropout: float = 0.0
+    #: Teach "none of these" with noise images: None, "exposure" or "eleventh" (see core/none_class.py).
+    none_class: str | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible setting."""
@@ -74,14 +75,14 @@ class TrainingConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.train_size is not None and self.train_size < 1:
             raise ValueError(f"training-set size must be at least 1, got {self.train_size}")
+        nc.check_method(self.none_class)
 
 
 @dataclass(frozen=True)
 class EpochStats:
     """Measurements at the end of one epoch (``epoch`` counts from 1).
 
-    ``seconds`` is the time spent on the epoch's mini-batches, without the
-    evaluation on the training and validation sets that follows.
+    ``seconds``: time spent on the epoch's mini-batches, not on the evaluation that follows.
     """
 
     epoch: int
@@ -153,9 +154,8 @@ class Progress:
 class TrainingControl:
     """Thread-safe steering of a running :func:`train` loop.
 
-    Every method may be called from any thread; the loop reads the state
-    between mini-batches (a queued Qt slot would never run while the loop is
-    busy, so flags and a condition variable are used instead).
+    Every method may be called from any thread; the loop reads the state between mini-batches
+    (a queued Qt slot would never run while the loop is busy, hence flags and a condition).
     """
 
     def __init__(self) -> None:
@@ -244,11 +244,10 @@ class TrainingControl:
                 self._step_credits -= 1
 
 
-#: Learning rate a run starts with, by cost, unless the user chooses one (the
-#: window and `digitlab train` both read this). 3.0 is Nielsen's value for the
-#: video's sigmoid/MSE network; softmax with cross-entropy has larger gradients
-#: at the output (no sigmoid' factor) and did best at 0.2 (10 epochs, batch size
-#: 10, 5 seeds; 0.1, 0.5 and 1.0 were worse; see resources/default_model.md).
+#: Learning rate a run starts with, by cost, unless the user chooses one (the window and
+#: `digitlab train` both read this). 3.0 is Nielsen's value for the video's sigmoid/MSE network;
+#: softmax with cross-entropy has larger gradients at the output (no sigmoid' factor) and did best
+#: at 0.2 (10 epochs, batch size 10, 5 seeds; 0.1, 0.5 and 1.0 were worse; resources/default_model.md).
 DEFAULT_LEARNING_RATES = {"mse": 3.0, "cross_entropy": 0.2}
 
 
@@ -298,7 +297,8 @@ def train(
     Parameters
     ----------
     network : Network
-        Trained in place; only the iterating thread may touch it meanwhile.
+        Trained in place; only the iterating thread may touch it meanwhile. With
+        ``config.none_class`` each epoch adds noise images (:mod:`digitlab.core.none_class`).
     data : DataSplit
         Training and validation images (n, 28, 28) and labels.
     config : TrainingConfig
@@ -307,11 +307,9 @@ def train(
     min_interval : float
         Throttle for batch records, in seconds.
     clock : callable, optional
-        Seconds now, for the throttle, the speed limit, ``elapsed`` and
-        ``EpochStats.seconds``; a test passes a clock it controls.
+        Seconds now, for the throttle, the speed limit, ``elapsed`` and ``EpochStats.seconds``.
     sleep : callable, optional
-        Waits the given seconds, for the speed limit (read before each batch, see
-        :meth:`TrainingControl.set_batch_rate`); time slept counts as training time.
+        Waits the given seconds, for the speed limit (:meth:`TrainingControl.set_batch_rate`).
     """
     config.validate()
     control = control or TrainingControl()
@@ -322,7 +320,8 @@ def train(
     val_labels = np.asarray(data.val_labels, dtype=np.intp)
     train_x = None if config.augment else _as_inputs(images)
     eye = np.eye(network.sizes[-1], dtype=network.dtype)
-    n = len(labels)
+    extra = nc.noise_count(network, config.none_class, len(labels))  # noise images per epoch
+    n = len(labels) + extra
     batches_per_epoch = math.ceil(n / config.batch_size)
     hyper = {"learning_rate": config.learning_rate, "momentum": config.momentum,
              "weight_decay": config.weight_decay}
@@ -333,6 +332,8 @@ def train(
     for epoch in range(config.epochs):
         epoch_start = clock()
         epoch_x = train_x if train_x is not None else _augmented_inputs(images, rng)
+        epoch_x, epoch_t, epoch_labels = nc.mix_noise(
+            epoch_x, targets, labels, extra, network, config.none_class, rng)
         # Each mini-batch is gathered when it is needed: a shuffled copy of the
         # whole set per epoch (31 MB for 10,000 digits) measured twice as slow,
         # as it is written out of the cache and read back in again.
@@ -354,11 +355,11 @@ def train(
             chosen = order[batch * size : (batch + 1) * size]
             # No masks, no extra work, and the random stream of a run without dropout is unchanged.
             masks = dropout_masks(network, len(chosen), config.dropout, rng) if config.dropout else None
-            loss = network.train_step(epoch_x[chosen], targets[chosen], **hyper, masks=masks)
+            loss = network.train_step(epoch_x[chosen], epoch_t[chosen], **hyper, masks=masks)
             state.note_batch(loss, len(chosen), hyper["learning_rate"])
             if control.paused:  # a single step: the next "paused" record shows this batch
                 few = chosen[:MAX_STEP_IMAGES]
-                state.note_step(epoch * batches_per_epoch + batch + 1, loss, epoch_x[few], labels[few])
+                state.note_step(epoch * batches_per_epoch + batch + 1, loss, epoch_x[few], epoch_labels[few])
             if not math.isfinite(loss):
                 yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, "the loss became " + str(loss))
                 return
@@ -373,7 +374,7 @@ def train(
         if problem:
             yield state.diverged(epoch, batches_per_epoch, batches_per_epoch, hyper, problem)
             return
-        train_loss, train_acc = network.evaluate(epoch_x, labels)
+        train_loss, train_acc = network.evaluate(epoch_x[: len(labels)], labels)
         val_loss, val_acc = network.evaluate(val_x, val_labels)
         stats = EpochStats(epoch + 1, train_seconds, train_loss, train_acc, val_loss, val_acc)
         yield state.record("epoch", epoch, batches_per_epoch, batches_per_epoch, hyper, stats)
@@ -401,10 +402,9 @@ def update_norms(network: Network, learning_rate: float) -> tuple[float, float]:
 def dropout_masks(network: Network, n: int, rate: float, rng: np.random.Generator) -> list[np.ndarray]:
     """Random inverted-dropout masks, one ``(n, sizes[l])`` array per hidden layer, for ``train_step``.
 
-    Each hidden neuron of each example is dropped (mask 0) with probability
-    ``rate`` (in [0, 1)) and otherwise kept with mask ``1 / (1 - rate)``. The
-    scaling keeps every neuron's expected activation what it is without
-    dropout, so at prediction time the network is used as it is, with all its neurons.
+    Each hidden neuron of each example is dropped (mask 0) with probability ``rate`` (in [0, 1))
+    and otherwise kept with mask ``1 / (1 - rate)``. The scaling keeps every neuron's expected
+    activation what it is without dropout, so prediction uses the network as it is, all neurons.
     """
     if not 0 <= rate < 1:
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
