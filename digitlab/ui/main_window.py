@@ -248,7 +248,8 @@ class MainWindow(QMainWindow):
         self.eraser_button.toggled.connect(self.canvas.set_eraser)
         self.clear_button.clicked.connect(self.feed.clear_drawing)
         self.undo_button.clicked.connect(self.canvas.undo)
-        self.chart.modeChanged.connect(self._on_chart_mode_changed)
+        self.chart.modeChanged.connect(self._save_chart_settings)
+        self.chart.thresholdChanged.connect(self._save_chart_settings)
         self.session.infoChanged.connect(self._update_status)
         self.session.networkChanged.connect(self._update_status)
         panel = self.training_panel
@@ -353,9 +354,9 @@ class MainWindow(QMainWindow):
         self.busy.watch(*[v.viewport() for v in view.findChildren(QGraphicsView)])
         return view
 
-    @Slot(str)
-    def _on_chart_mode_changed(self, mode: str) -> None:
-        app_settings.write(self.settings, chart_mode=mode)
+    @Slot()
+    def _save_chart_settings(self) -> None:
+        app_settings.write(self.settings, chart_mode=self.chart.mode(), unsure_threshold=self.chart.threshold())
 
     @Slot(object)
     def _on_model_replaced(self, network: Network) -> None:
@@ -461,6 +462,7 @@ class MainWindow(QMainWindow):
         if not state.isEmpty():
             self.restoreState(state)
         self.brush_slider.setValue(int(round(app_settings.read(self.settings, "brush_size"))))
+        self.chart.set_threshold(app_settings.read(self.settings, "unsure_threshold"))
         mode = app_settings.read(self.settings, "chart_mode")
         if mode in ("raw", "softmax"):
             self.chart.set_mode(mode)

@@ -316,6 +316,7 @@ def test_settings_persist_across_two_windows(qtbot, tmp_path):
     first.training_panel.epochs_spin.setValue(3)
     first.training_panel.hidden_edit.setText("24")
     first.brush_slider.setValue(31)
+    first.chart.set_threshold(0.7)
     first.output_dock.hide()
     first.resize(1100, 650)
     assert first.close()
@@ -329,6 +330,7 @@ def test_settings_persist_across_two_windows(qtbot, tmp_path):
         assert panel.hidden_edit.text() == "24"
         assert second.brush_slider.value() == 31 and second.canvas.brush_size() == 31
         assert not second.output_dock.isVisible()
+        assert second.chart.threshold() == pytest.approx(0.7)
         # Only keys that are read back are written.
         written = set(second.settings.allKeys())
         assert "last_model_path" not in written and "version" not in written
