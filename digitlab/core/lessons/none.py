@@ -121,7 +121,8 @@ class NoneResult:
         return (f"Without noise in training, {self.share('before'):.0%} of fresh noise images got a confident "
                 f"answer (top output at least {self.threshold:g}); trained with noise towards 'no output lit', "
                 f"{self.share('after'):.1%} did. Accuracy on the 1,000 validation digits went from "
-                f"{self.before_accuracy:.1%} to {self.after_accuracy:.1%} ({drop:+.1f} points lost).")
+                f"{self.before_accuracy:.1%} to {self.after_accuracy:.1%} "
+                f"({abs(drop):.1f} points {'lost' if drop >= 0 else 'gained'}).")
 
 
 Config = NoneConfig
