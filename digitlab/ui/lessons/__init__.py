@@ -63,6 +63,7 @@ LESSONS: tuple[LessonView, ...] = (
     LessonView("nudges", "One example's nudges", _view_of("nudges")),
     LessonView("landscape", "The cost landscape", _view_of("landscape")),
     LessonView("overfit", "Overfitting and its cures", _view_of("overfit")),
+    LessonView("none", "Saying \"none of these\"", _view_of("none")),
 )
 
 
