@@ -153,3 +153,37 @@ def test_the_speed_field_offers_slow_motion_and_stays_enabled_during_a_run(form)
     assert form.batch_rate() == 5.0
     form.set_running(True)
     assert form.speed_combo.isEnabled() and not form.batch_spin.isEnabled()
+
+
+def test_none_of_these_choice_goes_into_the_config_and_eleventh_implies_11_outputs(qtbot, form):
+    combo = form.none_class_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["off", "exposure", "eleventh"]
+    assert form.none_class() is None and form.training_config().none_class is None
+    assert form.config_dict()["none_class"] is None
+    choose(combo, "exposure")
+    assert form.training_config().none_class == "exposure" and form.outputs() == 10
+    with qtbot.waitSignal(form.architectureEdited):
+        choose(combo, "eleventh")
+    assert form.outputs() == 11 and form.architecture()[0][-1] == 11
+    assert form.training_config().none_class == "eleventh"
+    # Back to 10 outputs: the eleventh class cannot be trained, so the choice turns off.
+    choose(form.outputs_combo, 10)
+    assert form.none_class() is None
+    form.set_running(True)
+    assert not combo.isEnabled()
+    form.set_running(False)
+
+
+def test_none_of_these_is_restored_and_kept_in_the_model_metadata(qtbot, form):
+    from digitlab.core.history import model_metadata
+
+    choose(form.none_class_combo, "eleventh")
+    saved = form.config_dict()
+    meta = model_metadata(data="sample", train_examples=9000, config=saved, history_rows=[], made_by="test")
+    assert meta["hyperparameters"]["none_class"] == "eleventh"
+    other = HyperparameterForm()
+    qtbot.addWidget(other)
+    other.set_config_dict({key: str(value).lower() for key, value in saved.items()})
+    assert other.none_class() == "eleventh" and other.outputs() == 11
+    other.set_config_dict({"none_class": "none"})
+    assert other.none_class() is None

@@ -60,6 +60,12 @@ COST_LABELS = {
     "mse": "Squared error, sigmoid outputs (the video)",
     "cross_entropy": "Cross-entropy, softmax outputs",
 }
+#: The "None of these" field's choices and texts; "off" is TrainingConfig.none_class None.
+NONE_CLASS_LABELS = {
+    "off": "off",
+    "exposure": "noise exposure (no output lit)",
+    "eleventh": "11th output for noise",
+}
 OUTPUT_LABELS = {
     10: "10 digits",
     11: "10 digits + none of these",
@@ -105,6 +111,7 @@ class HyperparameterForm(QGroupBox):
         for spin in (self.learning_rate_spin, self.momentum_spin, self.weight_decay_spin):
             spin.valueChanged.connect(self.hyperparametersEdited)
         self.speed_combo.currentIndexChanged.connect(self.hyperparametersEdited)
+        self.none_class_combo.currentIndexChanged.connect(self._on_none_class_changed)
 
     # ================================================================ building
     def _build_fields(self) -> None:
@@ -209,6 +216,13 @@ class HyperparameterForm(QGroupBox):
         )
         self.augment_check = QCheckBox("Augment")
         self.augment_check.setToolTip("Shift, rotate and scale the training digits a little each epoch.")
+        self.none_class_combo = QComboBox()
+        for method, label in NONE_CLASS_LABELS.items():
+            self.none_class_combo.addItem(label, method)
+        self.none_class_combo.setToolTip(
+            "Teach it to say \"none of these\": every epoch adds noise images (15% of its examples),\n"
+            "trained towards no output lit (exposure), or labelled as an 11th output (switches Outputs to 11)."
+        )
         self.speed_combo = QComboBox()
         for text, rate in SPEEDS:
             self.speed_combo.addItem(text, rate)
@@ -225,7 +239,7 @@ class HyperparameterForm(QGroupBox):
         self.run_fixed_widgets = (
             self.hidden_edit, self.outputs_combo, self.activation_combo, self.cost_combo, self.seed_spin,
             self.batch_spin, self.epochs_spin, self.data_combo, self.train_size_spin,
-            self.shuffle_labels_check, self.augment_check, self.dropout_spin,
+            self.shuffle_labels_check, self.augment_check, self.dropout_spin, self.none_class_combo,
         )
 
     def _build_layout(self) -> None:
@@ -240,6 +254,7 @@ class HyperparameterForm(QGroupBox):
             ("L2 decay", self.weight_decay_spin, "Epochs", self.epochs_spin),
             ("Train size", self.train_size_spin, "Data", self.data_combo),
             ("Dropout", self.dropout_spin, "Speed", self.speed_combo),
+            ("None of these", self.none_class_combo, "", None),
         ]
         for row, (label_a, widget_a, label_b, widget_b) in enumerate(rows):
             for col, (label, widget) in enumerate(((label_a, widget_a), (label_b, widget_b))):
@@ -258,7 +273,7 @@ class HyperparameterForm(QGroupBox):
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         # The cost, output and data labels are long; let the combos shrink rather than widen the dock.
-        for combo in (self.cost_combo, self.outputs_combo, self.data_combo):
+        for combo in (self.cost_combo, self.outputs_combo, self.data_combo, self.none_class_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(10)
 
@@ -308,7 +323,13 @@ class HyperparameterForm(QGroupBox):
             shuffle_labels=self.shuffle_labels_check.isChecked(),
             augment=self.augment_check.isChecked(),
             dropout=self.dropout_spin.value(),
+            none_class=self.none_class(),
         )
+
+    def none_class(self) -> str | None:
+        """The chosen "none of these" method: None, "exposure" or "eleventh"."""
+        method = self.none_class_combo.currentData()
+        return None if method == "off" else method
 
     def live_hyperparameters(self) -> dict[str, float]:
         """The settings a running loop may take up between mini-batches."""
@@ -361,6 +382,7 @@ class HyperparameterForm(QGroupBox):
             "shuffle_labels": self.shuffle_labels_check.isChecked(),
             "augment": self.augment_check.isChecked(),
             "dropout": self.dropout_spin.value(),
+            "none_class": self.none_class(),  # None when off, as TrainingConfig and the model metadata have it
             "continue_training": self.continue_check.isChecked(),
         }
 
@@ -379,6 +401,10 @@ class HyperparameterForm(QGroupBox):
                 self._select(self.outputs_combo, int(float(values["outputs"])))
             except (TypeError, ValueError):
                 pass
+        if "none_class" in values:  # after the outputs: "eleventh" switches them to 11
+            # None may come back from an ini file as "none", "" or "@Invalid()": all mean off.
+            method = str(values["none_class"])
+            self._select(self.none_class_combo, method if method in NONE_CLASS_LABELS else "off")
         spins = {
             "learning_rate": (self.learning_rate_spin, float),
             "batch_size": (self.batch_spin, int),
@@ -424,7 +450,15 @@ class HyperparameterForm(QGroupBox):
         self._on_architecture_edited()
 
     @Slot()
+    def _on_none_class_changed(self) -> None:
+        # The 11th class needs its output; the Outputs field follows (and 10 outputs turn it off).
+        if self.none_class() == "eleventh" and self.outputs() != 11:
+            self._select(self.outputs_combo, 11)
+
+    @Slot()
     def _on_architecture_edited(self) -> None:
+        if self.none_class() == "eleventh" and self.outputs() != 11:
+            self._select(self.none_class_combo, "off")
         self.hidden_edit.setStyleSheet("" if self.architecture_is_valid() else _INVALID_STYLE)
         self.architectureEdited.emit()
 
