@@ -19,8 +19,6 @@ the epoch's examples (the digits keep their number; noise is added).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from digitlab.core.preprocess import NOISE_KINDS, noise_image
@@ -106,10 +104,3 @@ def mix_noise(inputs, targets, labels, count: int, network, method, rng: np.rand
     x = np.concatenate([inputs, noise_inputs(count, rng).astype(inputs.dtype, copy=False)])
     return x, np.concatenate([targets, noise_t.astype(targets.dtype)]), np.concatenate([labels, noise_l])
 
-
-def describe(method: str | None) -> str:
-    """Plain words for a method, for logs and summaries."""
-    if method is None:
-        return "no noise"
-    share = f"{math.floor(NOISE_SHARE * 100)}% noise images"
-    return f"{share} trained towards no output lit" if method == "exposure" else f"{share} labelled 'none' (output 10)"
