@@ -39,6 +39,7 @@ from digitlab.core import datasets
 from digitlab.core.architecture import ArchitectureError
 from digitlab.core.history import History
 from digitlab.core.network import Network
+from digitlab.core.none_class import noise_count
 from digitlab.core.training import Progress, StepBatch, TrainingConfig
 from digitlab.ui.panels.hyperparameters import HyperparameterForm
 from digitlab.ui.training_worker import IDLE, PAUSED, TrainingController
@@ -327,7 +328,7 @@ class TrainingPanel(QWidget):
             self._clear_history()
             self.modelReplaced.emit(network.copy())
         n_train = min(config.train_size or len(split.train_labels), len(split.train_labels))
-        self._run_samples = n_train * config.epochs
+        self._run_samples = (n_train + noise_count(network, config.none_class, n_train)) * config.epochs
         self._run_epochs = config.epochs
         self._training_net = network
         self.controller.start(network, split, config, paused=paused, batch_rate=self.form.batch_rate())
