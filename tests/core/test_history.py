@@ -166,7 +166,8 @@ def test_model_metadata_is_one_json_safe_schema_loadable_through_model_io(tmp_pa
     assert meta["epochs"] == 2 and meta["val_loss"] is None and meta["train_accuracy"] == 0.5
     assert meta["hyperparameters"] == {"learning_rate": 0.5, "batch_size": 32, "epochs": 2, "momentum": 0.0,
                                        "weight_decay": 0.0, "seed": 3, "train_size": None,
-                                       "shuffle_labels": False, "augment": True, "dropout": 0.0}
+                                       "shuffle_labels": False, "augment": True, "dropout": 0.0,
+                                       "none_class": None}
     assert meta["architecture"] == {"sizes": [784, 6, 11], "outputs": 11, "activation": "relu",
                                     "cost": "cross_entropy"}
     json.dumps(meta, allow_nan=False)
