@@ -60,6 +60,20 @@ def check_cancel(cancel: Optional[Cancel]) -> None:
         raise LessonCancelled
 
 
+def check_whole(value, name: str, low: int, high: Optional[int] = None) -> None:
+    """Raise a one-line ValueError unless ``value`` is a whole number in [low, high].
+
+    Every lesson's config check uses it, so the messages read alike; a bool
+    (``True`` is an int in Python) is refused.
+    """
+    whole = not isinstance(value, bool) and isinstance(value, (int, np.integer))
+    if high is None:
+        if not (whole and value >= low):
+            raise ValueError(f"{name} must be a whole number of at least {low}, got {value!r}")
+    elif not (whole and low <= value <= high):
+        raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
+
+
 def report(progress: Optional[Progress], fraction: float, message: str = "") -> None:
     """Call ``progress(fraction, message)`` if given, with ``fraction`` clipped to [0, 1]."""
     if progress is not None:

@@ -60,7 +60,7 @@ from typing import Optional
 
 import numpy as np
 
-from digitlab.core.lessons.base import check_cancel, report
+from digitlab.core.lessons.base import check_cancel, check_whole, report
 from digitlab.core.lessons.figure import Figure, Image, Line, Panel, VLine
 
 NAME = "landscape"
@@ -129,11 +129,7 @@ class LandscapeConfig:
 
 def check_config(config: LandscapeConfig) -> None:
     """Raise ValueError (one line) if ``config`` cannot be run."""
-    def whole(value, low, high, name):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-            raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
-
-    whole(config.grid, 3, MAX_GRID, "the grid size")
+    check_whole(config.grid, "the grid size", 3, MAX_GRID)
     if config.grid % 2 == 0:
         raise ValueError(f"the grid size must be odd, so the current weights are its centre; got {config.grid}")
     span = config.span
@@ -142,11 +138,11 @@ def check_config(config: LandscapeConfig) -> None:
     for name, value, choices in (("directions", config.directions, DIRECTIONS), ("part", config.part, PARTS)):
         if value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    whole(config.n_examples, 1, 1_000_000, "the number of examples")
-    whole(config.epochs, 1, 1000, "the number of epochs")
-    whole(config.line_points, 3, 1001, "the number of line points")
+    check_whole(config.n_examples, "the number of examples", 1, 1_000_000)
+    check_whole(config.epochs, "the number of epochs", 1, 1000)
+    check_whole(config.line_points, "the number of line points", 3, 1001)
     if config.train_size is not None:
-        whole(config.train_size, 10, 10_000_000, "the training size")
+        check_whole(config.train_size, "the training size", 10, 10_000_000)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from digitlab.core.lessons.base import check_cancel, report
+from digitlab.core.lessons.base import check_cancel, check_whole, report
 from digitlab.core.lessons.figure import Figure, Histogram, Image, Panel
 
 NAME = "minima"
@@ -111,15 +111,11 @@ def check_config(config: MinimaConfig) -> None:
     """Raise ValueError (one line) if ``config`` cannot be run."""
     from digitlab.core.architecture import check_architecture
 
-    def whole(value, low, high, name):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-            raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
-
-    whole(config.seeds, 2, MAX_SEEDS, "the number of seeds")
-    whole(config.epochs, 1, 10_000, "the number of epochs")
-    whole(config.batch_size, 1, 1_000_000, "the batch size")
+    check_whole(config.seeds, "the number of seeds", 2, MAX_SEEDS)
+    check_whole(config.epochs, "the number of epochs", 1, 10_000)
+    check_whole(config.batch_size, "the batch size", 1, 1_000_000)
     if config.train_size is not None:
-        whole(config.train_size, 10, 10_000_000, "the training size")
+        check_whole(config.train_size, "the training size", 10, 10_000_000)
     check_architecture(tuple(config.layers), config.activation, config.cost)
     if config.layers[0] != 784 or config.layers[-1] != 10 or len(config.layers) < 3:
         raise ValueError(f"the network needs 784 inputs, a hidden layer and 10 outputs, got {list(config.layers)}")

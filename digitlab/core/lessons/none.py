@@ -37,7 +37,7 @@ from typing import Optional
 
 import numpy as np
 
-from digitlab.core.lessons.base import check_cancel, report
+from digitlab.core.lessons.base import check_cancel, check_whole, report
 from digitlab.core.lessons.figure import Figure, Histogram, Panel, VLine
 
 NAME = "none"
@@ -83,10 +83,8 @@ class NoneConfig:
 
 def check_config(config: NoneConfig) -> None:
     """Raise ValueError (one line) if ``config`` cannot be run."""
-    for name, low in (("epochs", 1), ("noise_samples", 1)):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name.replace('_', ' ')} must be a whole number of at least {low}, got {value!r}")
+    check_whole(config.epochs, "epochs", 1)
+    check_whole(config.noise_samples, "noise samples", 1)
     if config.method != "exposure":
         raise ValueError(f"the lesson compares noise exposure only, got method {config.method!r}")
 

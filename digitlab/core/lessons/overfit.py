@@ -58,7 +58,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from digitlab.core.lessons.base import check_cancel, report
+from digitlab.core.lessons.base import check_cancel, check_whole, report
 from digitlab.core.lessons.figure import Figure, Line, Panel
 
 NAME = "overfit"
@@ -122,15 +122,11 @@ def check_config(config: OverfitConfig, available: Optional[int] = None) -> None
     """Raise ValueError (one line) if ``config`` cannot be run."""
     from digitlab.core.architecture import check_architecture
 
-    def whole(value, low, name):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be a whole number of at least {low}, got {value!r}")
-
-    whole(config.train_size, 10, "the training size")
+    check_whole(config.train_size, "the training size", 10)
     if available is not None and config.train_size > available:
         raise ValueError(f"the training size can be at most {available:,}, got {config.train_size:,}")
-    whole(config.batch_size, 1, "the batch size")
-    whole(config.epochs, 1, "the number of epochs")
+    check_whole(config.batch_size, "the batch size", 1)
+    check_whole(config.epochs, "the number of epochs", 1)
     check_architecture(tuple(config.layers), config.activation, config.cost)
     if config.layers[0] != 784 or config.layers[-1] != 10:
         raise ValueError(f"the network needs 784 inputs and 10 outputs, got {list(config.layers)}")
