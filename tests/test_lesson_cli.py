@@ -166,11 +166,12 @@ def test_bad_model_file_gives_one_line_error(tmp_path):
     assert_one_line_error(result, str(bad))
 
 
-@pytest.mark.skipif(resource("bigger_model.npz").is_file(), reason="the bigger model is bundled")
-def test_bigger_model_not_bundled_yet():
-    result = digitlab("lesson", "noise", "--model", "bigger")
-    assert result.returncode == 1
-    assert_one_line_error(result, "no bundled model 'bigger' yet")
+def test_model_bigger_selects_the_bundled_larger_network():
+    bigger = digitlab("lesson", "noise", "--model", "bigger", "--quick", "--json")
+    shipped = digitlab("lesson", "noise", "--quick", "--json")
+    assert bigger.returncode == 0 and shipped.returncode == 0, bigger.stderr + shipped.stderr
+    assert json.loads(bigger.stdout) != json.loads(shipped.stdout)
+    assert "784-128-64-10" in digitlab("evaluate", "--model", "bigger").stdout
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal and SIGINT")

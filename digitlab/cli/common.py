@@ -101,9 +101,10 @@ def model_option(command) -> None:
     """The ``--model PATH`` option."""
     command.add_argument(
         "--model",
-        metavar="PATH",
+        metavar="PATH|bigger",
         type=path_argument,
-        help="model file (.npz); default: the model shipped with DigitLab",
+        help="model file (.npz), or 'bigger' for the bundled larger network; "
+        "default: the model shipped with DigitLab",
     )
 
 
@@ -113,13 +114,18 @@ def model_option(command) -> None:
 
 
 def load_model(path: str | None):
-    """The network and metadata from ``path``, or the shipped model."""
-    from digitlab.core.model_io import load_default_model, load_model as load
+    """The network and metadata from ``path``, a bundled model's name ("bigger"), or the shipped model.
+
+    A bundled name wins over a file of that name in the current folder; ``./bigger`` names the file.
+    """
+    from digitlab.core.model_io import BUNDLED_MODELS, load_bundled_model, load_default_model, load_model as load
 
     if path is None:
         return load_default_model()
     if not path.strip():
         raise CommandError("--model: an empty path names no file (leave the option out for the default)")
+    if path in BUNDLED_MODELS:
+        return load_bundled_model(path)
     return load(path)
 
 

@@ -20,7 +20,6 @@ from digitlab.cli.common import PROG, CommandError, Parser, ProgressLine, progre
 #: Runs shorter than this show no progress bar.
 _QUIET_SECONDS = 1.0
 #: The bundled larger model (a later issue ships it).
-BIGGER_MODEL = "bigger_model.npz"
 
 
 def add_parser(commands) -> None:
@@ -120,13 +119,6 @@ def lesson_model(spec: str | None):
     """The network ``--model`` names: a file, ``"bigger"``, or None for the shipped model."""
     from digitlab.cli.common import load_model
 
-    if spec == "bigger":
-        from digitlab.paths import resource
-
-        path = resource(BIGGER_MODEL)
-        if not path.is_file():
-            raise CommandError("no bundled model 'bigger' yet")
-        return load_model(str(path))[0]
     return load_model(spec)[0]
 
 

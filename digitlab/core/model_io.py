@@ -61,7 +61,10 @@ __all__ = [
     "check_sizes",
     "save_model",
     "load_model",
+    "BUNDLED_MODELS",
+    "bundled_model_path",
     "default_model_path",
+    "load_bundled_model",
     "load_default_model",
 ]
 
@@ -427,9 +430,33 @@ def _one_line(err: BaseException) -> str:
 # ---------------------------------------------------------------------------
 
 
+#: The networks DigitLab ships, by the name ``--model`` and File > Bundled models use:
+#: "default" is the video's 784-16-16-10; "bigger" a larger network that reads better.
+BUNDLED_MODELS = {"default": "default_model.npz", "bigger": "bigger_model.npz"}
+
+
+def bundled_model_path(name: str) -> Path:
+    """Path of the bundled model called ``name`` (a key of :data:`BUNDLED_MODELS`).
+
+    Raises
+    ------
+    ModelFileError
+        If no bundled model has that name.
+    """
+    if name not in BUNDLED_MODELS:
+        known = ", ".join(BUNDLED_MODELS)
+        raise ModelFileError(f"no bundled model called {name!r} (there are: {known})")
+    return resource(BUNDLED_MODELS[name])
+
+
+def load_bundled_model(name: str) -> tuple[Network, dict]:
+    """Load the bundled model called ``name``; see :func:`load_model`."""
+    return load_model(bundled_model_path(name))
+
+
 def default_model_path() -> Path:
     """Path of the model shipped with DigitLab (``resources/default_model.npz``)."""
-    return resource("default_model.npz")
+    return bundled_model_path("default")
 
 
 def load_default_model() -> tuple[Network, dict]:
