@@ -12,7 +12,8 @@ import importlib
 from types import ModuleType
 
 #: The lesson modules under digitlab.core.lessons, in the order they are listed.
-LESSON_MODULES: tuple[str, ...] = ("noise", "descent", "dream", "memorise", "minima", "nudges", "landscape", "overfit", "none")
+LESSON_MODULES: tuple[str, ...] = ("noise", "descent", "dream", "memorise", "minima", "nudges", "landscape", "overfit", "none",
+                                  "bigger")
 
 
 def lesson_names() -> tuple[str, ...]:
