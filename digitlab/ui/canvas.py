@@ -7,85 +7,44 @@ does not depend on the window size or the screen's pixel density) and into an
 on-screen image of the widget's size times its device pixel ratio (so strokes
 stay sharp on high-DPI screens). Undo and resizing repaint both from the
 stroke list.
+
+Undo, Redo and Clear work on whole edits (:mod:`digitlab.ui.canvas_history`):
+Clear can be undone. An image fed past the canvas (noise, a dream) is shown
+on it as what the network sees; the first stroke starts a fresh drawing.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import (
-    QBrush,
-    QColor,
-    QImage,
-    QInputDevice,
-    QPainter,
-    QPalette,
-    QPen,
-    QPointingDevice,
-)
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QInputDevice, QPainter, QPalette, QPen, QPointingDevice
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from digitlab.ui.canvas_history import DrawingHistory, DrawingState, Stroke
+from digitlab.ui.canvas_paint import LOGICAL_SIZE, draw_background, draw_dot, draw_segment, draw_stroke, make_painter
+from digitlab.ui.gray_images import BACKGROUND, INK, as_unit_gray, gray_to_qimage, qimage_to_gray
 
-
-#: Side of the logical drawing square; :meth:`DrawingCanvas.image` has this shape.
-LOGICAL_SIZE = 280
 DEFAULT_BRUSH_SIZE = 20.0
 MIN_BRUSH_SIZE = 1.0
 MAX_BRUSH_SIZE = 80.0
 #: One frame at 60 Hz: during a stroke ``changed`` fires at most this often.
 FRAME_MS = 16
 
-_INK = QColor(255, 255, 255)
-_BACKGROUND = QColor(0, 0, 0)
+# Short private names for the shared helpers.
+_INK, _BACKGROUND = INK, BACKGROUND
+_gray_to_qimage, _qimage_to_gray, _as_unit_gray = gray_to_qimage, qimage_to_gray, as_unit_gray
 
-
-@dataclass
-class Stroke:
-    """One press-to-release gesture: points ``(x, y, width)`` in logical units."""
-
-    erase: bool
-    points: list[tuple[float, float, float]] = field(default_factory=list)
-
-
-def _gray_to_qimage(gray: np.ndarray) -> QImage:
-    """A Grayscale8 QImage owning a copy of a 2-D array in [0, 1]."""
-    data = np.ascontiguousarray(np.round(np.clip(gray, 0.0, 1.0) * 255.0).astype(np.uint8))
-    height, width = data.shape
-    # QImage only borrows the buffer; .copy() makes it own its pixels.
-    return QImage(data.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
-
-
-def _qimage_to_gray(image: QImage) -> np.ndarray:
-    """A Grayscale8 QImage as float32 in [0, 1] (rows may be padded in memory)."""
-    width, height = image.width(), image.height()
-    rows = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(height, image.bytesPerLine())
-    return rows[:, :width].astype(np.float32) / 255.0
-
-
-def _as_unit_gray(gray, what: str) -> np.ndarray:
-    """Validate a 2-D picture and scale it to float in [0, 1] (uint8 is divided by 255)."""
-    array = np.asarray(gray)
-    if array.ndim != 2 or array.size == 0:
-        raise ValueError(f"{what} must be a non-empty 2-D array, got shape {array.shape}")
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{what} must be numeric, got dtype {array.dtype}")
-    array = array.astype(np.float32)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{what} contains NaN or infinite values")
-    return np.clip(array, 0.0, 1.0)
+__all__ = ["DEFAULT_BRUSH_SIZE", "LOGICAL_SIZE", "DrawingCanvas", "Stroke"]
 
 
 class DrawingCanvas(QWidget):
     """A square surface to draw a digit on: white ink on black, like MNIST.
 
     Left button (or a pen) draws, right button (or a pen's eraser end, or
-    eraser mode) erases. Strokes are recorded, so :meth:`undo` removes the
-    last one. A tablet's pressure scales the brush between half and one and a
+    eraser mode) erases. Every edit is recorded: :meth:`undo` takes back the
+    last stroke, clear or loaded picture, :meth:`redo` puts it back. A tablet's pressure scales the brush between half and one and a
     half times its size (normal pressure gives the set size).
 
     Signals
@@ -95,16 +54,21 @@ class DrawingCanvas(QWidget):
         and always once when the stroke ends.
     fileDropped(str)
         A local file was dropped on the canvas (its path).
+    historyChanged()
+        What :meth:`can_undo` or :meth:`can_redo` say may have changed.
     """
 
     changed = Signal()
     fileDropped = Signal(str)
+    historyChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._strokes: list[Stroke] = []
         self._current: Stroke | None = None
         self._background: QImage | None = None
+        self._history = DrawingHistory()
+        self._fed: QImage | None = None  # an image fed past the canvas, shown until drawing starts
         self._brush_size = DEFAULT_BRUSH_SIZE
         self._eraser = False
         self._hover: QPointF | None = None
@@ -126,7 +90,7 @@ class DrawingCanvas(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip(
             "Draw a digit with the mouse or a pen.\n"
-            "Right button erases, Ctrl+Z undoes the last stroke, Delete or Esc clears.\n"
+            "Right button erases, Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y redoes, Delete clears.\n"
             "Drop an image file here to load it."
         )
 
@@ -141,8 +105,12 @@ class DrawingCanvas(QWidget):
         return not rows.any()
 
     def can_undo(self) -> bool:
-        """True when there is a stroke that :meth:`undo` would remove."""
-        return bool(self._strokes)
+        """True when there is an edit (stroke, clear, picture) that :meth:`undo` would take back."""
+        return self._current is not None or self._history.can_undo()
+
+    def can_redo(self) -> bool:
+        """True when :meth:`redo` would put an undone edit back."""
+        return self._history.can_redo()
 
     def stroke_count(self) -> int:
         """Number of recorded strokes (erasing strokes included)."""
@@ -180,36 +148,66 @@ class DrawingCanvas(QWidget):
         Earlier strokes are dropped (a new picture starts a new drawing);
         :meth:`clear` removes the picture too.
         """
-        self._background = _gray_to_qimage(_as_unit_gray(gray, "the loaded image"))
+        background = _gray_to_qimage(_as_unit_gray(gray, "the loaded image"))
         self._current = None
-        self._strokes.clear()
-        self._redraw()
-        self._emit_changed()
+        self._history.record(self._state())
+        self._set_state(DrawingState((), background))
 
     @Slot()
     def undo(self) -> None:
-        """Remove the most recent stroke (a loaded picture stays)."""
+        """Take back the last edit: a stroke, a clear (the whole drawing returns) or a loaded picture."""
         if self._current is not None:
             self._current = None  # a stroke in progress is what the user undoes
             self._redraw()
             self._emit_changed()
+            self.historyChanged.emit()
             return
-        if not self._strokes:
-            return
-        self._strokes.pop()
-        self._redraw()
-        self._emit_changed()
+        state = self._history.undo(self._state())
+        if state is not None:
+            self._set_state(state)
+
+    @Slot()
+    def redo(self) -> None:
+        """Put back the edit :meth:`undo` took back last."""
+        state = self._history.redo(self._state())
+        if state is not None:
+            self._set_state(state)
 
     @Slot()
     def clear(self) -> None:
-        """Remove every stroke and any loaded picture."""
+        """Remove every stroke and any loaded picture (and a fed image); :meth:`undo` brings them back."""
+        self.show_fed_image(None)
         if not self._strokes and self._background is None and self._current is None:
             return
-        self._strokes.clear()
         self._current = None
-        self._background = None
+        self._history.record(self._state())
+        self._set_state(DrawingState())
+
+    def fed_image(self) -> np.ndarray | None:
+        """The image fed past the canvas that it shows (float32 28x28), or None."""
+        return None if self._fed is None else _qimage_to_gray(self._fed)
+
+    def show_fed_image(self, img28: np.ndarray | None) -> None:
+        """Show an image the network was fed from elsewhere (noise, a dream), or None to stop.
+
+        It is not part of the drawing (:meth:`image` and :meth:`is_empty`
+        ignore it): the first stroke over it starts a fresh drawing.
+        """
+        fed = None if img28 is None else _gray_to_qimage(_as_unit_gray(img28, "the fed image"))
+        if fed is None and self._fed is None:
+            return
+        self._fed = fed
+        self.update()
+
+    def _state(self) -> DrawingState:
+        return DrawingState(tuple(self._strokes), self._background)
+
+    def _set_state(self, state: DrawingState) -> None:
+        self._strokes = list(state.strokes)
+        self._background = state.background
         self._redraw()
         self._emit_changed()
+        self.historyChanged.emit()
 
     # -------------------------------------------------------------- geometry
     def sizeHint(self):  # noqa: N802 (Qt API)
@@ -257,76 +255,31 @@ class DrawingCanvas(QWidget):
         self._render_all(self._screen, self._screen_scale())
 
     # ------------------------------------------------------------- rendering
-    def _painter(self, image: QImage, scale: float) -> QPainter:
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.scale(scale, scale)
-        return painter
-
     def _render_all(self, image: QImage, scale: float) -> None:
         """Repaint an image from scratch: background picture, then every stroke."""
         image.fill(_BACKGROUND)
-        painter = self._painter(image, scale)
+        painter = make_painter(image, scale)
         try:
             if self._background is not None:
-                self._draw_background(painter, scale)
+                draw_background(painter, self._background, scale)
             for stroke in self._strokes:
-                self._draw_stroke(painter, stroke)
+                draw_stroke(painter, stroke)
             if self._current is not None:
-                self._draw_stroke(painter, self._current)
+                draw_stroke(painter, self._current)
         finally:
             painter.end()
-
-    def _draw_background(self, painter: QPainter, scale: float) -> None:
-        source = self._background
-        fit = LOGICAL_SIZE / max(source.width(), source.height())
-        width, height = source.width() * fit, source.height() * fit
-        target = QRectF((LOGICAL_SIZE - width) / 2, (LOGICAL_SIZE - height) / 2, width, height)
-        # Pre-scaling with Qt's smooth scaler averages areas when shrinking a
-        # large photo, where drawing it scaled would only sample it.
-        device_scale = scale * painter.device().devicePixelRatioF()
-        pixels = source.scaled(
-            max(1, round(width * device_scale)),
-            max(1, round(height * device_scale)),
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-        painter.drawImage(target, pixels)
-
-    @staticmethod
-    def _draw_dot(painter: QPainter, point: tuple[float, float, float], color: QColor) -> None:
-        x, y, width = point
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QBrush(color))
-        painter.drawEllipse(QPointF(x, y), width / 2, width / 2)
-
-    @staticmethod
-    def _draw_segment(painter: QPainter, start, end, color: QColor) -> None:
-        # Round caps and joins make consecutive segments one smooth line.
-        width = (start[2] + end[2]) / 2
-        pen = QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawLine(QLineF(start[0], start[1], end[0], end[1]))
-
-    def _draw_stroke(self, painter: QPainter, stroke: Stroke) -> None:
-        color = _BACKGROUND if stroke.erase else _INK
-        self._draw_dot(painter, stroke.points[0], color)
-        for start, end in zip(stroke.points, stroke.points[1:]):
-            self._draw_segment(painter, start, end, color)
 
     def _paint_last_piece(self, stroke: Stroke) -> None:
         """Paint only the newest point or segment of a stroke into both images."""
         self._ensure_screen_image()
         color = _BACKGROUND if stroke.erase else _INK
         for image, scale in ((self._logical, 1.0), (self._screen, self._screen_scale())):
-            painter = self._painter(image, scale)
+            painter = make_painter(image, scale)
             try:
                 if len(stroke.points) == 1:
-                    self._draw_dot(painter, stroke.points[0], color)
+                    draw_dot(painter, stroke.points[0], color)
                 else:
-                    self._draw_segment(painter, stroke.points[-2], stroke.points[-1], color)
+                    draw_segment(painter, stroke.points[-2], stroke.points[-1], color)
             finally:
                 painter.end()
 
@@ -340,6 +293,7 @@ class DrawingCanvas(QWidget):
     def _begin_stroke(self, pos: QPointF, erase: bool, width: float) -> None:
         if self._current is not None:
             self._end_stroke()
+        self.show_fed_image(None)  # drawing over a fed image starts a fresh drawing
         self._current = Stroke(erase=erase)
         self._add_point(pos, width)
 
@@ -359,9 +313,11 @@ class DrawingCanvas(QWidget):
     def _end_stroke(self) -> None:
         if self._current is None:
             return
+        self._history.record(self._state())
         self._strokes.append(self._current)
         self._current = None
         self._emit_changed()
+        self.historyChanged.emit()
 
     @Slot()
     def _emit_changed(self) -> None:
@@ -425,7 +381,8 @@ class DrawingCanvas(QWidget):
         super().leaveEvent(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape):
+        # Not Esc: it is pressed to close popups, and must not wipe a drawing.
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.clear()
             event.accept()
         else:
@@ -476,8 +433,11 @@ class DrawingCanvas(QWidget):
         painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
         rect = self._content_rect()
         painter.drawImage(rect, self._screen)
+        if self._fed is not None and self._current is None:
+            # Unsmoothed: each of the 28x28 values the network sees stays one square.
+            painter.drawImage(rect, self._fed)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if self.is_empty() and self._current is None:
+        if self.is_empty() and self._current is None and self._fed is None:
             painter.setPen(QColor(140, 140, 140))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "draw a digit here")
         if self._hover is not None and rect.contains(self._hover):

@@ -11,7 +11,7 @@ from PySide6.QtCore import QLineF, QRectF, QSize, Qt, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QWidget
 
-from digitlab.ui.canvas import _BACKGROUND, _as_unit_gray, _gray_to_qimage
+from digitlab.ui.gray_images import BACKGROUND as _BACKGROUND, as_unit_gray as _as_unit_gray, gray_to_qimage as _gray_to_qimage
 
 
 class DigitPreview(QWidget):

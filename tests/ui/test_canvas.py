@@ -116,18 +116,88 @@ def test_undo_removes_only_the_last_stroke(canvas, qtbot):
     assert canvas.is_empty()
 
 
-def test_clear_empties_and_keys_clear(canvas, qtbot):
+def test_clear_empties_and_delete_clears_but_escape_does_not(canvas, qtbot):
     stroke(canvas, line(40, 80, 240, 80))
     with qtbot.waitSignal(canvas.changed, timeout=1000):
         canvas.clear()
-    assert canvas.is_empty() and not canvas.can_undo()
+    assert canvas.is_empty() and canvas.can_undo()  # a clear is an edit Undo takes back
 
-    for key in (Qt.Key.Key_Delete, Qt.Key.Key_Escape):
+    canvas.setFocus()
+    stroke(canvas, line(40, 80, 240, 80))
+    QTest.keyClick(canvas, Qt.Key.Key_Escape)  # pressed to close popups: the drawing stays
+    assert not canvas.is_empty()
+    for key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
         stroke(canvas, line(40, 80, 240, 80))
-        assert not canvas.is_empty()
-        canvas.setFocus()
         QTest.keyClick(canvas, key)
         assert canvas.is_empty()
+
+
+def test_undo_after_clear_brings_the_whole_drawing_back_and_redo_clears_again(canvas, qtbot):
+    stroke(canvas, line(40, 80, 240, 80))
+    stroke(canvas, line(40, 200, 240, 200))
+    drawing = canvas.image()
+    canvas.clear()
+    with qtbot.waitSignal(canvas.changed, timeout=1000):
+        canvas.undo()
+    np.testing.assert_array_equal(canvas.image(), drawing)
+    assert canvas.stroke_count() == 2 and canvas.can_redo()
+    canvas.redo()
+    assert canvas.is_empty() and not canvas.can_redo()
+    canvas.undo()
+    canvas.undo()  # then the strokes one by one
+    assert canvas.stroke_count() == 1 and canvas.image()[200, 140] == 0.0
+    canvas.redo()
+    np.testing.assert_array_equal(canvas.image(), drawing)
+
+
+def test_a_new_stroke_ends_redo(canvas):
+    stroke(canvas, line(40, 80, 240, 80))
+    stroke(canvas, line(40, 200, 240, 200))
+    canvas.undo()
+    assert canvas.can_redo()
+    stroke(canvas, line(140, 40, 140, 240))
+    assert not canvas.can_redo()
+    canvas.redo()  # nothing to redo: harmless
+    assert canvas.stroke_count() == 2 and canvas.image()[200, 60] == 0.0
+
+
+def test_history_is_bounded(canvas):
+    from digitlab.ui.canvas_history import MAX_UNDO
+
+    for i in range(MAX_UNDO + 5):
+        stroke(canvas, [(20 + i % 240, 140)])
+    for _ in range(MAX_UNDO + 5):
+        canvas.undo()
+    # The oldest edits are forgotten: the first strokes stay.
+    assert canvas.stroke_count() == 5 and not canvas.can_undo()
+
+
+def test_history_changed_tells_when_undo_and_redo_become_possible(canvas, qtbot):
+    states = []
+    canvas.historyChanged.connect(lambda: states.append((canvas.can_undo(), canvas.can_redo())))
+    stroke(canvas, line(40, 80, 240, 80))
+    canvas.undo()
+    canvas.redo()
+    assert states == [(True, False), (False, True), (True, False)]
+
+
+def test_a_fed_image_shows_on_the_canvas_until_drawing_starts_afresh(canvas, qtbot):
+    fed = np.zeros((28, 28), np.float32)
+    fed[:, :14] = 1.0  # left half white
+    canvas.show_fed_image(fed)
+    assert canvas.is_empty()  # not part of the drawing
+    np.testing.assert_array_equal(canvas.fed_image(), fed)
+    shown = canvas.grab().toImage()
+    rect = canvas._content_rect()
+    left = shown.pixelColor(int(rect.left() + rect.width() * 0.25), int(rect.center().y()))
+    right = shown.pixelColor(int(rect.left() + rect.width() * 0.75), int(rect.center().y()))
+    assert left.value() > 200 and right.value() < 50
+    stroke(canvas, line(140, 40, 140, 240))  # the first stroke starts a fresh drawing
+    assert canvas.fed_image() is None
+    image = canvas.image()
+    assert image[140, 140] == pytest.approx(1.0) and image[140, 60] == 0.0
+    with pytest.raises(ValueError):
+        canvas.show_fed_image(np.full((28, 28), np.nan))
 
 
 def test_right_button_erases(canvas):
@@ -196,6 +266,8 @@ def test_load_image_shows_under_strokes_and_clear_removes_it(canvas, qtbot):
 
     canvas.clear()
     assert not canvas.has_background() and canvas.is_empty()
+    canvas.undo()  # the clear is undone: picture and all
+    assert canvas.has_background() and canvas.image()[140, 60] == pytest.approx(1.0)
 
 
 def test_load_image_fits_wide_pictures_keeping_their_aspect(canvas):
