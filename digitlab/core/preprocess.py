@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from digitlab.core.background import background_surface, ink_polarity, main_extent
+
 __all__ = [
     "FIELD_SIZE",
     "DIGIT_BOX",
@@ -65,6 +67,10 @@ MIN_CONTRAST = 0.1
 # inked pixels) is a speck, not a digit; cropping to it would blow a single
 # stray pixel up to a 20x20 blob.
 MIN_INK_FRACTION = 0.001
+
+# Ink separated from the digit by empty rows or columns this share of the
+# picture wide is dust on a scan, not part of the digit.
+_SPECK_GAP = 0.08
 
 STROKE_RANGE = (2.0, 3.0)
 """Stroke width, in pixels of the 28x28 result, that :func:`prepare` aims for."""
@@ -195,11 +201,14 @@ def _ink_map(gray: np.ndarray, threshold: float) -> np.ndarray | None:
     """White-on-black ink in [0, 1] with noise removed, or None if there is none."""
     border = np.concatenate((gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]))
     background = float(np.median(border))
-    if background > 0.5:
-        # Light background: dark ink on paper. Invert so ink is bright.
-        ink = np.float32(background) - gray
-    else:
-        ink = gray - np.float32(background)
+    # Which way the ink stands out, not how bright the paper is: a dim photo's
+    # paper may be darker than mid-grey and still carry darker ink.
+    dark_ink = ink_polarity(gray, background)
+    # Uneven light (a photo) makes the paper a smooth surface, not one level.
+    paper = background_surface(gray, dark_ink, background)
+    # Dark ink on paper is inverted so ink is bright.
+    ink = paper - gray if dark_ink else gray - paper
+    ink = np.asarray(ink, dtype=np.float32)
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
         return None
@@ -289,7 +298,7 @@ def prepare(
     ink = _ink_map(to_grayscale(image), _check_threshold(threshold))
     if ink is None:
         raise EmptyImageError("image is empty: no ink to recognise")
-    crop = _crop_to_ink(ink)
+    crop = _crop_to_ink(ink, despeckle=True)
     if stroke_range is not None:
         crop = _normalise_stroke_width(crop, *stroke_range)
     height, width = crop.shape
@@ -374,10 +383,17 @@ def _morphology(image: np.ndarray, steps: int, op: np.ufunc) -> np.ndarray:
     return result
 
 
-def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
-    rows = np.flatnonzero(ink.any(axis=1))
-    cols = np.flatnonzero(ink.any(axis=0))
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+def _crop_to_ink(ink: np.ndarray, despeckle: bool = False) -> np.ndarray:
+    """The bounding box of the ink; with ``despeckle``, of the digit only (see main_extent)."""
+    if not despeckle:
+        rows = np.flatnonzero(ink.any(axis=1))
+        cols = np.flatnonzero(ink.any(axis=0))
+        return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    gap = max(3, int(_SPECK_GAP * max(ink.shape)))
+    top, bottom = main_extent(ink.sum(axis=1), gap)
+    left, right = main_extent(ink[top : bottom + 1].sum(axis=0), gap)
+    top, bottom = main_extent(ink[:, left : right + 1].sum(axis=1), gap)
+    return ink[top : bottom + 1, left : right + 1]
 
 
 def _centre_of_mass(image: np.ndarray) -> tuple[float, float]:

@@ -1,0 +1,153 @@
+"""The paper behind the ink: its level, its polarity, uneven light and specks on it.
+
+A drawing on the canvas has a perfectly even background, but a photographed
+sheet does not: a lamp or a window lights one side more, so the paper is
+brighter there than the ink is on the dark side. Subtracting a single
+background level then leaves a grey wedge that reads as ink. This module
+estimates the background as a smooth surface instead, from the paper seen
+between the strokes, for :func:`digitlab.core.preprocess.prepare`.
+
+The estimate: split the picture into blocks; in each block the paper is its
+brightest pixels (its darkest for light ink on a dark ground), since ink
+covers only part of a block; fit a quadratic surface to those levels, robustly,
+so blocks that are mostly ink do not pull it; if the surface is nearly flat,
+the light is even and a single level (the border's median) is used, exactly as
+for a canvas drawing. So is it when the border itself is even (uneven light
+shows along the edges), so a fat pen filling most blocks is never mistaken
+for paper.
+
+Dust and specks on a scan, apart from the digit, are left out of the crop
+(:func:`main_extent`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ink_polarity", "background_surface", "main_extent"]
+
+# Blocks per side of the picture: fine enough to follow a lighting gradient,
+# coarse enough that most blocks hold some paper between the strokes.
+_BLOCKS = 8
+# The paper level of a block: this percentile of its pixels (from the paper's side).
+_PAPER_PERCENTILE = 80
+# A surface varying less than this (0..1 scale) across the picture is even light.
+_FLAT = 0.04
+# Blocks further than this many robust deviations from the surface are ink, not paper.
+_OUTLIER = 2.5
+
+
+def ink_polarity(gray: np.ndarray, background: float) -> bool:
+    """Whether the ink is darker than the paper (True) or lighter (False).
+
+    Ink is what stands out from the background most strongly. Comparing the
+    two extremes of a lightly blurred copy (single noisy pixels average out)
+    tells dark ink on grey paper from light ink on a dark ground, even when
+    the paper itself is darker than mid-grey, as in a dim photo.
+    """
+    small = _box_blur3(gray)
+    darker = background - float(small.min())
+    lighter = float(small.max()) - background
+    return darker > lighter
+
+
+def background_surface(gray: np.ndarray, dark_ink: bool, level: float) -> np.ndarray | float:
+    """The background behind the ink: ``level`` if the light is even, else a smooth surface.
+
+    Parameters
+    ----------
+    gray : numpy.ndarray
+        float32 (H, W) in [0, 1].
+    dark_ink : bool
+        As :func:`ink_polarity` decided.
+    level : float
+        The single background level to use when the light is even (the
+        border's median).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``level``, or a float32 (H, W) array of the background at each pixel.
+    """
+    height, width = gray.shape
+    if min(height, width) < 4 * _BLOCKS:
+        return level  # too small to see a gradient in
+    border = np.concatenate((gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]))
+    low, high = np.percentile(border, [10, 90])
+    if high - low < _FLAT:
+        # Uneven light shows along the edges too; an even border (a canvas, a
+        # scan) keeps the single level, however much of the inside is ink.
+        return level
+    centres_y, centres_x, levels = _block_levels(gray, dark_ink)
+    coefficients = _robust_quadratic_fit(centres_y / height, centres_x / width, levels)
+    ys = (np.arange(height, dtype=np.float64) + 0.5) / height
+    xs = (np.arange(width, dtype=np.float64) + 0.5) / width
+    surface = _quadratic(ys[:, None], xs[None, :], coefficients)
+    if float(surface.max() - surface.min()) < _FLAT:
+        return level
+    return surface.astype(np.float32)
+
+
+def _box_blur3(gray: np.ndarray) -> np.ndarray:
+    padded = np.pad(gray, 1, mode="edge")
+    rows = padded[:-2] + padded[1:-1] + padded[2:]
+    return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9
+
+
+def _block_levels(gray: np.ndarray, dark_ink: bool):
+    """Centre (y, x) and paper level of each block of an even grid."""
+    height, width = gray.shape
+    edges_y = np.linspace(0, height, _BLOCKS + 1).astype(int)
+    edges_x = np.linspace(0, width, _BLOCKS + 1).astype(int)
+    percentile = _PAPER_PERCENTILE if dark_ink else 100 - _PAPER_PERCENTILE
+    centres_y, centres_x, levels = [], [], []
+    for top, bottom in zip(edges_y[:-1], edges_y[1:]):
+        for left, right in zip(edges_x[:-1], edges_x[1:]):
+            levels.append(np.percentile(gray[top:bottom, left:right], percentile))
+            centres_y.append((top + bottom) / 2)
+            centres_x.append((left + right) / 2)
+    return np.array(centres_y), np.array(centres_x), np.array(levels)
+
+
+def _design(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(y), y, x, y * y, x * x, y * x], axis=-1)
+
+
+def _quadratic(y: np.ndarray, x: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    return _design(*np.broadcast_arrays(y, x)) @ coefficients
+
+
+def _robust_quadratic_fit(y: np.ndarray, x: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Least squares of a quadratic surface, refitted without the blocks it fits worst."""
+    design = _design(y, x)
+    keep = np.ones(len(levels), dtype=bool)
+    coefficients = np.zeros(design.shape[1])
+    for _ in range(3):
+        coefficients, *_ = np.linalg.lstsq(design[keep], levels[keep], rcond=None)
+        residual = levels - design @ coefficients
+        spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 0.01
+        keep = np.abs(residual) <= _OUTLIER * spread
+        if keep.sum() < design.shape[1] + 2:
+            break
+    return coefficients
+
+
+def main_extent(profile: np.ndarray, gap: int) -> tuple[int, int]:
+    """The run of ``profile`` (ink per row or column) holding the most ink.
+
+    Runs are separated by at least ``gap`` empty entries. A digit's rows (and
+    columns) form one run, while dust and specks on a scan, away from it,
+    form runs of their own; cropping to all of them would shrink the digit.
+
+    Returns
+    -------
+    (first, last) : tuple of int
+        Indices of the run's first and last non-empty entries.
+    """
+    filled = np.flatnonzero(profile > 0)
+    breaks = np.flatnonzero(np.diff(filled) > gap)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(filled) - 1]])
+    masses = [float(profile[filled[s] : filled[e] + 1].sum()) for s, e in zip(starts, ends)]
+    best = int(np.argmax(masses))
+    return int(filled[starts[best]]), int(filled[ends[best]])
