@@ -23,6 +23,7 @@ import numpy as np
 from digitlab.core.datasets import DataSplit
 from digitlab.core.network import Network
 from digitlab.core import none_class as nc
+from digitlab.core import training_warnings as tw
 # Re-exported: callers steer a run with digitlab.core.training.TrainingControl.
 from digitlab.core.training_control import TrainingControl  # noqa: F401
 
@@ -146,6 +147,9 @@ class Progress:
     step_norms: np.ndarray = field(default_factory=lambda: _EMPTY)
     #: In the "paused" record after a single step: what that batch was.
     step: StepBatch | None = None
+    #: A plain-words problem with a suggestion, set while it lasts: saturated neurons
+    #: (:mod:`digitlab.core.training_warnings`) or, in a "diverged" record, the blow-up.
+    warning: str = ""
 
     @property
     def total_batches(self) -> int:
@@ -268,20 +272,14 @@ def train(
             if control.paused:  # a single step: the next "paused" record shows this batch
                 few = chosen[:MAX_STEP_IMAGES]
                 state.note_step(epoch * batches_per_epoch + batch + 1, loss, epoch_x[few], epoch_labels[few])
-            if not math.isfinite(loss):
-                yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, "the loss became " + str(loss))
+            # Checked after every batch, so the message names the batch that blew up.
+            problem = "the loss became " + str(loss) if not math.isfinite(loss) else state.exploded()
+            if problem:
+                yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, problem)
                 return
             if interval >= min_interval or state.due(min_interval):  # slow motion: every batch
-                problem = state.check_weights()
-                if problem:
-                    yield state.diverged(epoch, batch + 1, batches_per_epoch, hyper, problem)
-                    return
                 yield state.record("batch", epoch, batch + 1, batches_per_epoch, hyper)
         train_seconds = clock() - epoch_start
-        problem = state.check_weights()
-        if problem:
-            yield state.diverged(epoch, batches_per_epoch, batches_per_epoch, hyper, problem)
-            return
         train_loss, train_acc = network.evaluate(epoch_x[: len(labels)], labels)
         val_loss, val_acc = network.evaluate(val_x, val_labels)
         stats = EpochStats(epoch + 1, train_seconds, train_loss, train_acc, val_loss, val_acc)
@@ -298,13 +296,16 @@ def _wait_until(deadline: float, clock, sleep, control: TrainingControl) -> None
         sleep(min(left, SLEEP_SLICE))
 
 
-def update_norms(network: Network, learning_rate: float) -> tuple[float, float]:
-    """L2 norms of the last ``train_step``'s mean gradient (all parameters) and of
-    its change of the parameters (with momentum not ``learning_rate`` times the former)."""
+def update_norms(network: Network, learning_rate: float) -> tuple[float, float, float]:
+    """L2 norms of the last ``train_step``'s mean gradient (all parameters), of
+    its change of the parameters (with momentum not ``learning_rate`` times the former)
+    and of the mean gradient of the first layer's weights alone."""
     scaled, step = network.last_update  # scaled = learning_rate * gradient
-    scaled_norm = math.sqrt(float(np.vdot(scaled, scaled)))
+    first = network.sizes[0] * network.sizes[1]  # the first weights lead the flat buffer
+    first_sq = float(np.vdot(scaled[:first], scaled[:first]))
+    scaled_norm = math.sqrt(first_sq + float(np.vdot(scaled[first:], scaled[first:])))
     step_norm = scaled_norm if step is scaled else math.sqrt(float(np.vdot(step, step)))
-    return scaled_norm / learning_rate, step_norm
+    return scaled_norm / learning_rate, step_norm, math.sqrt(first_sq) / learning_rate
 
 
 def dropout_masks(network: Network, n: int, rate: float, rng: np.random.Generator) -> list[np.ndarray]:
@@ -346,13 +347,20 @@ class _LoopState:
         self.clock_start = self.clock()
         self.good_weights = _read_only(self.network.weights)
         self.good_biases = _read_only(self.network.biases)
+        self.watch = tw.SaturationWatch(self.network.cost, self.network.sizes[-1])
+        self.default_rate = DEFAULT_LEARNING_RATES[self.network.cost]
+        # An upper bound of the largest weight magnitude: the last measured peak plus
+        # the lengths of all steps since (no weight moves further than a whole step).
+        self.weight_bound = self.peak_weight()
 
     def note_batch(self, loss: float, size: int, learning_rate: float) -> None:
         self.losses.append(loss)
-        grad_norm, step_norm = update_norms(self.network, learning_rate)
+        grad_norm, step_norm, first_norm = update_norms(self.network, learning_rate)
         self.grad_norms.append(grad_norm)
         self.step_norms.append(step_norm)
         self.samples_seen += size
+        self.weight_bound += step_norm
+        self.watch.note(loss, first_norm)
 
     def note_step(self, number: int, loss: float, inputs: np.ndarray, labels: np.ndarray) -> None:
         images = np.array(inputs, dtype=np.float32).reshape(len(inputs), 28, 28)
@@ -369,15 +377,29 @@ class _LoopState:
     def resume_clock(self) -> None:
         self.clock_start = self.clock()
 
-    def check_weights(self) -> str:
-        """A description of the problem if the weights blew up, else ''."""
-        for w in self.network.weights + self.network.biases:
-            peak = float(np.max(np.abs(w)))
-            if not math.isfinite(peak) or peak > EXPLODED_WEIGHT:
-                return f"the weights exploded (largest magnitude {peak:.3g})"
+    def peak_weight(self) -> float:
+        return float(np.max(np.abs(self.network.parameters)))
+
+    def exploded(self) -> str:
+        """A description of the problem if the weights blew up, else ''.
+
+        Cheap after every batch: the weights are only looked at once the bound could pass the limit.
+        """
+        if self.weight_bound <= EXPLODED_WEIGHT:  # False for NaN: then look
+            return ""
+        peak = self.peak_weight()
+        if not math.isfinite(peak) or peak > EXPLODED_WEIGHT:
+            return f"the weights exploded (largest magnitude {peak:.3g})"
+        self.weight_bound = peak
         return ""
 
-    def record(self, kind, epoch, batch, batches_per_epoch, hyper, stats=None, message="") -> Progress:
+    def warning(self, learning_rate: float) -> str:
+        """The saturation warning while the run is saturated, else ''."""
+        if not self.watch.saturated:
+            return ""
+        return tw.saturation_warning(self.network.activation, learning_rate, self.default_rate)
+
+    def record(self, kind, epoch, batch, batches_per_epoch, hyper, stats=None, message="", warning=None) -> Progress:
         """A record with copies of the current weights, which also become the last good ones."""
         self.good_weights = _read_only(self.network.weights)
         self.good_biases = _read_only(self.network.biases)
@@ -394,15 +416,16 @@ class _LoopState:
         return Progress(
             kind, epoch, batch, batches_per_epoch, self.samples_seen, self.elapsed(), losses,
             self.good_weights, self.good_biases, hyper["learning_rate"], stats, message,
-            grad_norms, step_norms, step,
+            grad_norms, step_norms, step, self.warning(hyper["learning_rate"]) if warning is None else warning,
         )
 
     def diverged(self, epoch, batch, batches_per_epoch, hyper, problem: str) -> Progress:
         """Restore the last good weights and describe what happened."""
         self.network.set_parameters(self.good_weights, self.good_biases)
+        advice = tw.divergence_advice(hyper["learning_rate"], self.default_rate)
         message = (
-            f"Training diverged in epoch {epoch + 1}, batch {batch}: {problem}. "
-            f"The learning rate ({hyper['learning_rate']:g}) is probably too high; "
-            "the last good weights were restored."
+            f"Training diverged in epoch {epoch + 1}, batch {batch}: {problem}; "
+            f"the last good weights were restored. {advice}"
         )
-        return self.record("diverged", epoch, batch, batches_per_epoch, hyper, message=message)
+        warning = f"The training blew up (numbers too large to compute): {advice}"
+        return self.record("diverged", epoch, batch, batches_per_epoch, hyper, message=message, warning=warning)
