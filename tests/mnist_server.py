@@ -10,13 +10,17 @@ thread, at any path ending in the file's name (``server.url`` ends in
   with the whole file) or "refuse" (416 to any Range request);
 - ``cuts_left`` responses are cut after ``cut_after`` body bytes;
 - ``delay``: seconds before each answer; ``trickle``: (bytes, seconds), the
-  body sent in pieces with a pause after each;
+  body sent in pieces with a pause after each (``(1024, 1.0)`` is an honest
+  1 KB/s link, ``(2, 1.0)`` a crawl of 2 bytes a second);
+- ``stall_after``: send the headers and this many body bytes, then nothing
+  more, holding the connection open until the server closes;
 - ``pause_once(name, after, then, seconds)``: once, after ``after`` bytes of
   ``name``, call ``then()`` (e.g. ``_thread.interrupt_main``, a Ctrl+C) and
   wait before sending the rest.
 
 Every request is logged in ``requests`` as (file name, Range header or None).
-The fixtures ``mnist_server`` (a factory; servers closed after the test) and
+Waits (delay, trickle pauses, stalls) end at once when the server closes.
+:class:`BlackHole` is a port that never completes a TCP connection. The fixtures ``mnist_server`` (a factory; servers closed after the test) and
 ``fake_mnist_files`` are in tests/conftest.py.
 """
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,6 +87,8 @@ class MnistServer:
         self.cut_after = 0
         self.delay = delay
         self.trickle: tuple[int, float] | None = None
+        self.stall_after: int | None = None
+        self.closing = threading.Event()
         self.requests: list[tuple[str, str | None]] = []
         self._pause: tuple[str, int, Callable[[], None], float] | None = None
         self._lock = threading.Lock()
@@ -119,6 +126,7 @@ class MnistServer:
         return False
 
     def close(self) -> None:
+        self.closing.set()  # wakes stalled and trickling handlers
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join()
@@ -132,8 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
         name = self.path.rsplit("/", 1)[-1]
         range_header = self.headers.get("Range")
         server.requests.append((name, range_header))
-        if server.delay:
-            time.sleep(server.delay)
+        if server.delay and server.closing.wait(server.delay):
+            return
         if server.status is not None:
             self.send_error(server.status)
             return
@@ -167,18 +175,45 @@ class _Handler(BaseHTTPRequestHandler):
             then()
             time.sleep(seconds)
             payload = payload[after:]
-        self._send(payload, server.trickle)
+        stalled = server.stall_after is not None
+        if stalled:
+            payload = payload[: server.stall_after]
+        self._send(payload, server.trickle, server.closing)
+        if stalled:
+            server.closing.wait()
 
-    def _send(self, payload: bytes, trickle) -> None:
+    def _send(self, payload: bytes, trickle, closing: threading.Event) -> None:
         size, seconds = trickle if trickle is not None else (len(payload) or 1, 0.0)
         try:
             for offset in range(0, len(payload), size):
                 self.wfile.write(payload[offset:offset + size])
                 self.wfile.flush()
-                if seconds:
-                    time.sleep(seconds)
+                if seconds and closing.wait(seconds):
+                    return
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client hung up (a cancelled download): what the test asked for
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
+
+
+class BlackHole:
+    """A port on 127.0.0.1 where connecting hangs, as behind a firewall that drops packets.
+
+    It listens with a backlog of 0 and never accepts; one connection fills the
+    queue, after which the kernel ignores every further SYN.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)
+        self._filler = socket.create_connection(self._listener.getsockname(), timeout=5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/mnist/"
+
+    def close(self) -> None:
+        self._filler.close()
+        self._listener.close()

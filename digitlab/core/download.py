@@ -3,7 +3,15 @@
 Each file goes to ``<name>.part`` first and is moved to its final name only
 after its size, MD5 and SHA-256 match, so a file under a final name is always
 complete. A broken transfer resumes with an HTTP Range request; a mirror that
-fails (HTTP error, unreachable, wrong bytes) hands over to the next one.
+fails (HTTP error, unreachable, wrong bytes, stalled or crawling) hands over
+to the next one.
+
+No wait is unbounded: a watchdog (:mod:`digitlab.core.transfer_watch`) shuts
+the connection down within a tenth of a second of a cancel, after ``timeout``
+seconds without a byte, or when a mirror sends less than ``min_rate`` bytes a
+second over ``rate_window`` seconds. Links are never followed: a ``.part`` or
+final file that is a symbolic link is removed or replaced, never written
+through or read.
 """
 
 from __future__ import annotations
@@ -11,13 +19,17 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import stat
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
+from urllib.parse import urlsplit
+from urllib.request import Request
+
+from digitlab.core.transfer_watch import CANCELLED, TransferWatch, watched_opener
 
 from digitlab.core.fileio import fsync_directory
 from digitlab.core.datasets import (
@@ -33,7 +45,9 @@ __all__ = [
     "MIRRORS",
     "FILES",
     "DownloadError",
+    "NoConnectionError",
     "DownloadCancelled",
+    "NO_CONNECTION_MESSAGE",
     "download_mnist",
 ]
 
@@ -97,6 +111,17 @@ _PROGRESS_INTERVAL = 0.05  # seconds: at most ~20 progress calls a second
 # made progress (or found a stale .part), so a dead mirror costs one attempt.
 _MAX_ATTEMPTS = 5
 _USER_AGENT = "DigitLab (Python urllib)"
+#: The slowest transfer accepted, in bytes a second, averaged over RATE_WINDOW
+#: seconds: at 1 KB/s the 11 MB would take three hours.
+MIN_RATE = 1000.0
+RATE_WINDOW = 30.0
+# Never follow a link when opening our own files (absent on Windows: lstat checks remain).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+NO_CONNECTION_MESSAGE = (
+    "no internet connection: DigitLab could not reach the MNIST servers. "
+    "Connect and try again, or train on the bundled sample."
+)
 
 
 class DownloadError(ValueError):
@@ -106,12 +131,26 @@ class DownloadError(ValueError):
     """
 
 
+class NoConnectionError(DownloadError):
+    """Not one mirror could be reached (no network, no name resolution, refused)."""
+
+    def __init__(self) -> None:
+        super().__init__(NO_CONNECTION_MESSAGE)
+
+
 class DownloadCancelled(Exception):
     """The download was cancelled through its ``cancel`` event."""
 
 
 class _MirrorFailed(Exception):
-    """This mirror cannot deliver the file; try the next one."""
+    """This mirror cannot deliver the file; try the next one.
+
+    ``unreachable`` is true when no connection to the server was made at all.
+    """
+
+    def __init__(self, reason: str, unreachable: bool = False) -> None:
+        super().__init__(reason)
+        self.unreachable = unreachable
 
 
 class _Retry(Exception):
@@ -125,6 +164,8 @@ def download_mnist(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     timeout: float = 30,
+    min_rate: float = MIN_RATE,
+    rate_window: float = RATE_WINDOW,
 ) -> Path:
     """Download the MNIST files that are missing or damaged, then check all of them.
 
@@ -141,9 +182,16 @@ def download_mnist(
         20 times a second and always once a file is complete. It runs on the
         calling thread.
     cancel : threading.Event, optional
-        Polled between chunks; once set, :class:`DownloadCancelled` is raised.
+        Once set, the transfer stops within about 0.1 s, even inside a
+        blocked connect or read, and :class:`DownloadCancelled` is raised.
     timeout : float, default 30
-        Seconds to wait for a server to connect or send data.
+        Seconds to wait for a server to answer or for its next byte, over the
+        whole request (connecting, headers and body), not per read.
+    min_rate : float, default MIN_RATE
+        A mirror sending fewer bytes a second than this, averaged over
+        ``rate_window`` seconds, counts as failed ("too slow").
+    rate_window : float, default RATE_WINDOW
+        Seconds over which the speed is averaged.
 
     Returns
     -------
@@ -152,46 +200,68 @@ def download_mnist(
 
     Raises
     ------
+    NoConnectionError
+        If no mirror could be reached at all (offline): a plain-words message.
     DownloadError
-        If every mirror failed for a file (the message lists why), or a
-        verified file is not the expected MNIST data.
+        If every mirror failed for a file (the one-line message says why), a
+        verified file is not the expected MNIST data, or the folder cannot be
+        written.
     DownloadCancelled
         If ``cancel`` was set. No final file is left half-written; a ``.part``
         file may stay and the next call resumes it.
     """
     dest = Path(dest_dir) if dest_dir is not None else full_mnist_dir()
-    dest.mkdir(parents=True, exist_ok=True)
-    for spec in files:
-        _check_cancel(cancel, spec.name)
-        report = _Throttled(progress, spec.name, spec.size)
-        final = dest / spec.name
-        if final.is_file() and _checksum_problem(final, spec) is None:
-            report(spec.size)
-            continue
-        _download_file(spec, dest, mirrors, report, cancel, timeout)
+    cancel = cancel if cancel is not None else threading.Event()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        with TransferWatch(cancel, timeout, min_rate, rate_window) as watch:
+            for spec in files:
+                _check_cancel(cancel, spec.name)
+                report = _Throttled(progress, spec.name, spec.size)
+                final = dest / spec.name
+                if _is_regular_file(final) and _checksum_problem(final, spec) is None:
+                    report(spec.size)
+                    continue
+                _download_file(spec, dest, mirrors, report, watch)
+    except OSError as err:
+        # The network's errors are handled per mirror: this is the disk's.
+        raise DownloadError(f"cannot save the download in {dest}: {_describe(err)}") from None
     for spec in files:
         _validate(dest / spec.name, spec)
     return dest
 
 
-def _download_file(spec, dest, mirrors, report, cancel, timeout) -> None:
+def _download_file(spec, dest, mirrors, report, watch: TransferWatch) -> None:
     """Fetch one file from the first mirror that delivers it intact."""
     part = dest / f"{spec.name}.part"
-    failures = []
+    failures: list[tuple[str, _MirrorFailed]] = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + spec.name
         try:
-            _fetch_from_mirror(url, part, spec, report, cancel, timeout)
+            _fetch_from_mirror(url, part, spec, report, watch)
         except _MirrorFailed as err:
-            failures.append(f"{url}: {err}")
+            failures.append((urlsplit(url).netloc or url, err))
             continue
+        # os.replace renames over a link under the final name; it never writes through it.
         os.replace(part, dest / spec.name)
         fsync_directory(dest)
         return
-    raise DownloadError(f"could not download {spec.name}: " + "; ".join(failures))
+    if failures and all(err.unreachable for _, err in failures):
+        raise NoConnectionError()
+    raise DownloadError(_failure_message(spec.name, failures))
 
 
-def _fetch_from_mirror(url, part: Path, spec: RemoteFile, report, cancel, timeout) -> None:
+def _failure_message(name: str, failures: list[tuple[str, _MirrorFailed]]) -> str:
+    """One short line: the reason once if every mirror gave it, else each host's reason."""
+    reasons = [str(err) for _, err in failures]
+    if not failures:
+        return f"could not download {name}: no mirror given"
+    if len(failures) > 1 and len(set(reasons)) == 1:
+        return f"could not download {name} from any of the {len(failures)} mirrors: {reasons[0]}"
+    return f"could not download {name}: " + "; ".join(f"{host}: {err}" for host, err in failures)
+
+
+def _fetch_from_mirror(url, part: Path, spec: RemoteFile, report, watch: TransferWatch) -> None:
     """Bring ``part`` to a complete, verified copy from one mirror.
 
     Resumes from whatever ``part`` holds; retries while attempts make progress.
@@ -201,11 +271,11 @@ def _fetch_from_mirror(url, part: Path, spec: RemoteFile, report, cancel, timeou
         offset = _usable_part_size(part, spec)
         if offset < spec.size:
             try:
-                _transfer(url, part, offset, spec, report, cancel, timeout)
+                _transfer(url, part, offset, spec, report, watch)
             except _Retry as err:
                 reason = str(err)
                 continue
-        _check_cancel(cancel, spec.name)
+        _check_cancel(watch.cancel, spec.name)
         problem = _checksum_problem(part, spec)
         if problem is None:
             return
@@ -218,18 +288,27 @@ def _fetch_from_mirror(url, part: Path, spec: RemoteFile, report, cancel, timeou
 
 
 def _usable_part_size(part: Path, spec: RemoteFile) -> int:
-    """Bytes already in ``part``; a ``part`` larger than the file is discarded."""
+    """Bytes already in ``part``; a ``part`` larger than the file, or not a plain file, is discarded."""
     try:
-        size = part.stat().st_size
+        info = part.lstat()
     except FileNotFoundError:
         return 0
-    if size > spec.size:
+    if not stat.S_ISREG(info.st_mode) or info.st_size > spec.size:
+        # A link (or a FIFO...) is removed itself: its target is never touched.
         part.unlink()
         return 0
-    return size
+    return info.st_size
 
 
-def _transfer(url, part: Path, offset: int, spec: RemoteFile, report, cancel, timeout) -> None:
+def _is_regular_file(path: Path) -> bool:
+    """A plain file, not a link to one (``Path.is_file`` follows links)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def _transfer(url, part: Path, offset: int, spec: RemoteFile, report, watch: TransferWatch) -> None:
     """Stream the file (from ``offset`` on) into ``part``.
 
     Raises
@@ -237,25 +316,33 @@ def _transfer(url, part: Path, offset: int, spec: RemoteFile, report, cancel, ti
     _Retry
         The connection broke after some progress, or the server wants a restart.
     _MirrorFailed
-        The server is unreachable or refuses the file.
+        The server is unreachable, refuses the file, stalls or crawls.
+    DownloadCancelled
+        The cancel event was set.
     """
     headers = {"User-Agent": _USER_AGENT}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+    watch.begin()
     try:
-        response = urlopen(Request(url, headers=headers), timeout=timeout)
-    except HTTPError as err:
-        err.close()
-        if err.code == 416 and offset:
-            part.unlink()
-            raise _Retry("server refused the resume range (HTTP 416)") from None
-        raise _MirrorFailed(f"HTTP {err.code} {err.reason}") from None
-    # ValueError: a malformed mirror URL (say, without a scheme).
-    except (URLError, OSError, http.client.HTTPException, ValueError) as err:
-        raise _MirrorFailed(_describe(err)) from None
-    with response:
-        offset = _resume_offset(response, part, offset)
-        done, error = _stream(response, part, offset, spec, report, cancel)
+        try:
+            response = watch.opener.open(Request(url, headers=headers), timeout=watch.timeout)
+        except HTTPError as err:
+            err.close()
+            if err.code == 416 and offset:
+                part.unlink()
+                raise _Retry("server refused the resume range (HTTP 416)") from None
+            raise _MirrorFailed(f"HTTP {err.code} {err.reason}") from None
+        # ValueError: a malformed mirror URL (say, without a scheme).
+        except (URLError, OSError, http.client.HTTPException, ValueError) as err:
+            _raise_if_cut(watch, spec.name)
+            raise _MirrorFailed(_describe(err), unreachable=not watch.reached_server) from None
+        with response:
+            offset = _resume_offset(response, part, offset)
+            done, error = _stream(response, part, offset, spec, report, watch)
+        _raise_if_cut(watch, spec.name)
+    finally:
+        watch.end()
     if done < spec.size:
         reason = f"connection ended after {done} of {spec.size} bytes"
         if error is not None:
@@ -263,6 +350,15 @@ def _transfer(url, part: Path, offset: int, spec: RemoteFile, report, cancel, ti
         if done > offset:
             raise _Retry(reason)
         raise _MirrorFailed(reason)
+
+
+def _raise_if_cut(watch: TransferWatch, name: str) -> None:
+    """Turn the watch's reason for cutting the connection into the right exception."""
+    reason = watch.cut_reason
+    if reason == CANCELLED:
+        raise DownloadCancelled(f"download of {name} cancelled")
+    if reason is not None:
+        raise _MirrorFailed(reason, unreachable=not watch.reached_server)
 
 
 def _resume_offset(response, part: Path, offset: int) -> int:
@@ -276,25 +372,43 @@ def _resume_offset(response, part: Path, offset: int) -> int:
     return offset
 
 
-def _stream(response, part: Path, offset: int, spec: RemoteFile, report, cancel):
+def _open_part(part: Path, append: bool) -> int:
+    """Open ``part`` for writing without following a link (O_NOFOLLOW; lstat where absent)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    flags |= _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    if not _NOFOLLOW and part.is_symlink():
+        raise OSError(f"{part} is a symbolic link; DigitLab does not write through links")
+    try:
+        return os.open(part, flags, 0o644)
+    except OSError as err:
+        if part.is_symlink():  # ELOOP: a link appeared since the lstat check
+            raise OSError(f"{part} is a symbolic link; DigitLab does not write through links") from None
+        raise
+
+
+def _stream(response, part: Path, offset: int, spec: RemoteFile, report, watch: TransferWatch):
     """Append the body to ``part`` (truncating it when ``offset`` is 0).
 
     Returns the bytes now in ``part`` and the error that ended the transfer
     early, if any. Never writes past ``spec.size``.
     """
     done, error = offset, None
-    with open(part, "ab" if offset else "wb") as out:
+    with os.fdopen(_open_part(part, append=bool(offset)), "wb") as out:
         report(done)
         try:
             while done < spec.size:
-                _check_cancel(cancel, spec.name)
-                chunk = response.read(min(_CHUNK, spec.size - done))
+                _check_cancel(watch.cancel, spec.name)
+                # read1: whatever has arrived (read() would wait for a whole
+                # chunk, which at 1 KB/s takes a minute with no progress shown).
+                chunk = response.read1(min(_CHUNK, spec.size - done))
                 if not chunk:
                     break
+                watch.received(len(chunk))
                 out.write(chunk)
                 done += len(chunk)
                 report(done)
-        except (OSError, http.client.HTTPException) as err:
+        except (OSError, http.client.HTTPException, ValueError) as err:
+            # ValueError: a TLS socket shut down by the watch ("read on closed socket").
             error = err
         finally:
             # Flushed to disk even when cancelled: the .part must be resumable.
@@ -314,9 +428,9 @@ def _checksum_problem(path: Path, spec: RemoteFile) -> str | None:
             md5.update(block)
             sha256.update(block)
     if md5.hexdigest() != spec.md5:
-        return f"checksum mismatch (md5 {md5.hexdigest()}, expected {spec.md5})"
+        return "checksum mismatch (md5)"  # the digests would make the one-line message unreadable
     if spec.sha256 is not None and sha256.hexdigest() != spec.sha256:
-        return f"checksum mismatch (sha256 {sha256.hexdigest()}, expected {spec.sha256})"
+        return "checksum mismatch (sha256)"
     return None
 
 
@@ -359,7 +473,16 @@ def _check_cancel(cancel: threading.Event | None, name: str) -> None:
 
 
 def _describe(err: BaseException) -> str:
-    """One line for a network error (URLError hides the cause in ``reason``)."""
+    """One line for a network or disk error, without "[Errno N]" or "<urlopen error ...>"."""
     cause = getattr(err, "reason", None) if isinstance(err, URLError) else None
-    text = str(cause if cause is not None else err)
+    if isinstance(cause, BaseException):
+        err = cause
+    elif cause is not None:
+        return " ".join(str(cause).split()) or type(err).__name__
+    if isinstance(err, OSError) and err.strerror:
+        text = err.strerror if err.filename is None else f"{err.filename}: {err.strerror}"
+    elif getattr(err, "verify_message", None):  # a TLS certificate problem
+        text = f"certificate not trusted ({err.verify_message})"
+    else:
+        text = str(err)
     return " ".join(text.split()) or type(err).__name__
