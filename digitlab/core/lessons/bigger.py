@@ -67,7 +67,7 @@ MODELS = ("default", "bigger")
 TITLES = {"default": "the video's network", "bigger": "the bigger network"}
 #: The digit drawn for the drawing when the caller gives none.
 DEFAULT_DIGIT = 2
-COLORS = {"default": "#e69f00", "bigger": "#0072b2"}
+COLORS = {"default": "#cc79a7", "bigger": "#0072b2"}
 # Digits run per forward pass: how often progress is reported and cancel() polled.
 _CHUNK = 250
 
@@ -239,20 +239,22 @@ class BiggerResult:
             },
         }
 
-    def summary(self) -> str:
-        """Three plain sentences for learners."""
+    def reading_summary(self) -> str:
+        """Two plain sentences on the digits read: both accuracies, and where the two differ."""
         small, big = self.runs["default"], self.runs["bigger"]
         if not self.n_digits:
-            read = "There were no digits to read."
-        else:
-            read = (f"On the same {self.n_digits:,} digits, neither network trained on, the video's "
-                    f"{small.structure} ({small.parameters:,} parameters) read {self.accuracy('default'):.1%} "
-                    f"and the bigger {big.structure} ({big.parameters:,} parameters) "
-                    f"{self.accuracy('bigger'):.1%}. Only the bigger one read {self.only_bigger_right:,} of "
-                    f"them right, only the small one {self.only_default_right:,}, and both missed "
-                    f"{self.both_wrong:,}.")
+            return "There were no digits to read."
+        return (f"On the same {self.n_digits:,} digits, neither network trained on, the video's "
+                f"{small.structure} ({small.parameters:,} parameters) read {self.accuracy('default'):.1%} "
+                f"and the bigger {big.structure} ({big.parameters:,} parameters) "
+                f"{self.accuracy('bigger'):.1%}. Only the bigger one read {self.only_bigger_right:,} of "
+                f"them right, only the small one {self.only_default_right:,}, and both missed "
+                f"{self.both_wrong:,}.")
+
+    def summary(self) -> str:
+        """:meth:`reading_summary`, and what each network answers for the drawing."""
         drawn = "the drawing" if self.drawing_digit is None else f"a drawn {self.drawing_digit}"
-        return (f"{read} On {drawn}, the video's network answers {self.answer('default')} "
+        return (f"{self.reading_summary()} On {drawn}, the video's network answers {self.answer('default')} "
                 f"and the bigger one {self.answer('bigger')}.")
 
 

@@ -64,6 +64,7 @@ LESSONS: tuple[LessonView, ...] = (
     LessonView("landscape", "The cost landscape", _view_of("landscape")),
     LessonView("overfit", "Overfitting and its cures", _view_of("overfit")),
     LessonView("none", "Saying \"none of these\"", _view_of("none")),
+    LessonView("bigger", "A bigger network reads better", _view_of("bigger")),
 )
 
 
