@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from digitlab.core.fileio import FileProblem, NotRegularFileError, atomic_output, open_regular
+from digitlab.core.fileio import FileProblem, NotRegularFileError, atomic_output, open_regular, plain_reason
 
 __all__ = ["IdxError", "MAX_DATA_BYTES", "MAX_DIM", "read_idx", "write_idx"]
 
@@ -102,7 +102,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise IdxError(path, f"corrupt gzip data ({_one_line(err)})") from None
     except OSError as err:
-        raise IdxError(path, f"cannot read: {err.strerror or _one_line(err)}") from None
+        raise IdxError(path, f"cannot read: {plain_reason(err)}") from None
 
 
 def _read_idx_stream(stream: BinaryIO, path: Path) -> np.ndarray:
@@ -172,6 +172,8 @@ def _read_at_most(stream: BinaryIO, nbytes: int) -> bytearray:
 
 
 def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError):  # plain words, not "[Errno 5] Input/output error"
+        return plain_reason(err)
     return " ".join(str(err).split()) or type(err).__name__
 
 
@@ -224,4 +226,4 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
                 out.write(header)
                 out.write(data)
     except OSError as err:
-        raise IdxError(path, f"cannot write: {err.strerror or _one_line(err)}") from None
+        raise IdxError(path, f"cannot write: {plain_reason(err)}") from None

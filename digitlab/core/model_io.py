@@ -39,7 +39,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from digitlab import __version__
-from digitlab.core.fileio import FileProblem, NotRegularFileError, atomic_output, open_regular
+from digitlab.core.fileio import FileProblem, NotRegularFileError, atomic_output, open_regular, plain_reason
 from digitlab.core.architecture import (  # noqa: F401 (MAX_*, check_sizes: re-exported)
     ACTIVATIONS,
     COSTS,
@@ -192,7 +192,7 @@ def save_model(path: str | os.PathLike, network: Network, metadata: dict | None 
         with atomic_output(path) as out:
             np.savez_compressed(out, **arrays)
     except OSError as err:
-        raise ModelFileError(path, f"cannot write: {err.strerror or err}") from None
+        raise ModelFileError(path, f"cannot write: {plain_reason(err)}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def _open_model_file(path: Path):
     except NotRegularFileError as err:  # a folder, or a FIFO that would block for ever
         raise ModelFileError(path, err.strerror) from None
     except OSError as err:
-        raise ModelFileError(path, f"cannot read: {err.strerror or _one_line(err)}") from None
+        raise ModelFileError(path, f"cannot read: {plain_reason(err)}") from None
     try:
         size = os.fstat(stream.fileno()).st_size
         if size > MAX_FILE_BYTES:
@@ -422,6 +422,8 @@ def _read_parameter(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
 
 
 def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError):  # plain words, not "[Errno 5] Input/output error"
+        return plain_reason(err)
     return " ".join(str(err).split()) or type(err).__name__
 
 

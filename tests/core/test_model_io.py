@@ -348,7 +348,7 @@ def test_failed_replace_leaves_old_file_intact(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(ModelFileError, match="No space left on device"):
+    with pytest.raises(ModelFileError, match="cannot write: no space left on the device$"):
         save_model(path, make_network(seed=2))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temp file left behind
@@ -363,7 +363,7 @@ def test_failure_while_writing_leaves_old_file_intact(tmp_path, monkeypatch):
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(os, "fsync", fail_fsync)
-    with pytest.raises(ModelFileError, match="Input/output error"):
+    with pytest.raises(ModelFileError, match="cannot write: input/output error"):
         save_model(path, make_network(seed=2))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
