@@ -1,6 +1,9 @@
-"""The training worker thread and its GUI-thread controller, with real threads."""
+"""The training worker thread and its GUI-thread controller, with real threads and a real child process."""
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +12,8 @@ from PySide6.QtCore import QCoreApplication, QThread
 from digitlab.core.datasets import load_sample
 from digitlab.core.network import Network
 from digitlab.core.datasets import DataSplit
-from digitlab.core.training import TrainingConfig, TrainingControl
+from digitlab.core.training import TrainingConfig
+from digitlab.core.training_process import TrainingProcess
 from digitlab.ui.training_worker import TrainingController, TrainingWorker
 
 
@@ -28,12 +32,15 @@ def network():
 @pytest.fixture
 def controller(qtbot):
     ctrl = TrainingController()
-    records, finals, errors, states = [], [], [], []
+    records, finals, errors, states, loaded, load_errors = [], [], [], [], [], []
     ctrl.progress.connect(records.append)
     ctrl.finished.connect(finals.append)
     ctrl.failed.connect(errors.append)
     ctrl.stateChanged.connect(states.append)
+    ctrl.dataLoaded.connect(loaded.append)
+    ctrl.loadFailed.connect(load_errors.append)
     ctrl.records, ctrl.finals, ctrl.errors, ctrl.states = records, finals, errors, states
+    ctrl.loaded, ctrl.load_errors = loaded, load_errors
     yield ctrl
     # A test that fails mid-run must not leave a running QThread behind.
     assert ctrl.shutdown(10_000)
@@ -41,16 +48,23 @@ def controller(qtbot):
 
 def test_worker_run_emits_progress_then_final_record(qtbot, data, network):
     config = TrainingConfig(epochs=2, train_size=200)
-    worker = TrainingWorker(network, data, config, TrainingControl(), min_interval=0)
-    records, finals = [], []
+    process = TrainingProcess(network, data, config, min_interval=0)
+    worker = TrainingWorker(process, network)
+    records, finals, loaded = [], [], []
     worker.progress.connect(records.append)
     worker.finished.connect(finals.append)
+    worker.loaded.connect(loaded.append)
     worker.run()  # synchronously, on this thread
     assert worker.parent() is None
     kinds = [r.kind for r in records]
     assert kinds.count("epoch") == 2 and "batch" in kinds
     assert len(finals) == 1 and finals[0].kind == "finished"
     assert finals[0].samples_seen == 400
+    assert loaded[0].train_examples == 200 and loaded[0].run_samples == 400
+    # Every record has its weights back, and the network holds the final ones.
+    assert all(r.weights[0].shape == (16, 784) for r in records)
+    np.testing.assert_array_equal(network.weights[0], finals[0].weights[0])
+    assert process.exitcode() is None and not segment_exists(process.segment_name)  # closed, unlinked
 
 
 def test_full_run_trains_the_network_on_the_worker_thread(qtbot, controller, data, network):
@@ -132,8 +146,10 @@ def test_learning_rate_change_applies_during_the_run(qtbot, controller, data, ne
 def test_shutdown_mid_run_ends_the_thread_and_silences_late_records(qtbot, controller, data, network):
     controller.start(network, data, TrainingConfig(epochs=50))
     qtbot.waitUntil(lambda: len(controller.records) > 2, timeout=10_000)
+    pid, segment = controller.child_pid(), controller.segment_name()
     assert controller.shutdown(10_000)
     assert not controller.is_running()
+    assert pid_gone(pid) and not segment_exists(segment)  # no orphan, no leaked shared memory
     seen = len(controller.records)
     qtbot.wait(100)  # let any queued records arrive: they must be ignored
     assert len(controller.records) == seen
@@ -163,6 +179,66 @@ def test_an_exception_in_training_is_reported(qtbot, controller, data, network):
         controller.start(network, bad, TrainingConfig(epochs=1))
     assert "Training failed" in controller.errors[0]
     assert not controller.is_running()
+
+
+def segment_exists(name):
+    return (Path("/dev/shm") / name).exists()
+
+
+def pid_gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_training_runs_in_a_child_process_that_loads_the_data_by_name(qtbot, controller, network):
+    with qtbot.waitSignal(controller.finished, timeout=30_000):
+        controller.start(network, "sample", TrainingConfig(epochs=1, train_size=100))
+        pid = controller.child_pid()
+        assert pid is None or pid != os.getpid()
+    assert controller.loaded[0].data_name == "sample" and controller.loaded[0].train_examples == 100
+    assert controller.finals[0].samples_seen == 100
+    assert controller.child_pid() is None and controller.segment_name() is None
+
+
+def test_a_data_set_that_cannot_load_is_reported_and_ends_the_run(qtbot, controller, network, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path))  # no full MNIST there
+    with qtbot.waitSignal(controller.loadFailed, timeout=30_000):
+        controller.start(network, "mnist", TrainingConfig(epochs=1))
+    assert controller.load_errors[0] and "\n" not in controller.load_errors[0]
+    assert not controller.is_running() and controller.finals == [] and controller.errors == []
+
+
+def test_a_child_killed_mid_run_keeps_the_last_weights_and_a_new_run_can_start(qtbot, controller, data, network):
+    controller.start(network, data, TrainingConfig(epochs=500))
+    qtbot.waitUntil(lambda: len(controller.records) > 2, timeout=30_000)
+    pid, segment = controller.child_pid(), controller.segment_name()
+    os.kill(pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: bool(controller.errors), timeout=30_000)
+    assert "stopped unexpectedly" in controller.errors[0] and "signal 9" in controller.errors[0]
+    assert not controller.is_running() and controller.states[-1] == "idle"
+    # The network holds what the last record showed; nothing is left behind.
+    np.testing.assert_array_equal(network.weights[0], controller.records[-1].weights[0])
+    assert pid_gone(pid) and not segment_exists(segment)
+    with qtbot.waitSignal(controller.finished, timeout=30_000):
+        controller.start(network, data, TrainingConfig(epochs=1, train_size=100))
+    assert controller.finals[-1].kind == "finished"
+
+
+def test_shutdown_ends_a_child_inside_one_long_batch(qtbot, controller):
+    # Eight wide layers at a batch of 9,000 (the panel allows it): one batch takes many seconds.
+    split = load_sample()
+    big = Network.create((784, 1024, 1024, 1024, 10), rng=np.random.default_rng(0))
+    controller.start(big, split, TrainingConfig(epochs=5, batch_size=len(split.train_labels)), min_interval=0)
+    qtbot.waitUntil(lambda: len(controller.records) >= 1, timeout=120_000)  # batch 2 is under way
+    pid, segment = controller.child_pid(), controller.segment_name()
+    assert controller.shutdown(10_000)
+    assert pid_gone(pid) and not segment_exists(segment)
+    assert controller.finals == [] and controller.errors == []
+    np.testing.assert_array_equal(big.weights[0], controller.records[-1].weights[0])
 
 
 def test_gui_priority_pauses_training_only_while_claimed(monkeypatch):
