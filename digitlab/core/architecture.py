@@ -3,7 +3,9 @@
 A digit model reads a 28x28 image (784 inputs) and has one output per class:
 10 for the digits, or 11 for the "none of these" lesson, whose extra output
 means "not a digit". Between them lie up to 8 hidden layers of 1 to 4096
-neurons. Model files, the training form and ``digitlab train --layers`` all
+neurons, with at most 50 million weights and biases in all (:data:`MAX_PARAMETERS`),
+so that every network DigitLab can build also fits in a model file it can open
+again. Model files, the training form and ``digitlab train --layers`` all
 check layer sizes with :func:`sizes_problem`, so they agree on what is
 allowed.
 
@@ -21,6 +23,7 @@ __all__ = [
     "MAX_LAYERS",
     "MAX_HIDDEN_LAYERS",
     "MAX_LAYER_SIZE",
+    "MAX_PARAMETERS",
     "DEFAULT_SIZES",
     "ACTIVATIONS",
     "COSTS",
@@ -30,6 +33,7 @@ __all__ = [
     "check_architecture",
     "parse_layers",
     "parse_hidden_layers",
+    "parameter_count",
 ]
 
 INPUT_SIZE = 784  # 28 x 28 pixels
@@ -43,6 +47,11 @@ MAX_HIDDEN_LAYERS = MAX_LAYERS - 2
 #: Large enough for any lesson; small enough that a hostile model file cannot
 #: ask for gigabytes.
 MAX_LAYER_SIZE = 4096
+#: Weights and biases a model may have in all. Stored as float32 they take 4 bytes each:
+#: 200 MB, plus at most 1 MiB of metadata, stays under the 200 MiB a model file may
+#: unpack to (digitlab.core.model_io.MAX_FILE_BYTES), so what trains can be saved and
+#: opened again. 8 hidden layers of 4096 (121 million, 485 MB) cannot; three of 4096 can.
+MAX_PARAMETERS = 50_000_000
 #: The network of 3Blue1Brown's video: two hidden layers of 16.
 DEFAULT_SIZES = (INPUT_SIZE, 16, 16, DEFAULT_OUTPUTS)
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
@@ -67,7 +76,8 @@ def sizes_problem(sizes) -> str | None:
     -------
     str or None
         A one-line message, or None when there are 2 to 10 layers of 1 to
-        4096 neurons with 784 inputs and 10 or 11 outputs.
+        4096 neurons with 784 inputs and 10 or 11 outputs, and at most
+        :data:`MAX_PARAMETERS` weights and biases.
     """
     if not isinstance(sizes, (list, tuple)) or not all(
         isinstance(s, int) and not isinstance(s, bool) for s in sizes
@@ -85,7 +95,23 @@ def sizes_problem(sizes) -> str | None:
             f"the output layer must have {allowed} neurons (one per digit, "
             f"plus one for 'none of these'), got {sizes[-1]}"
         )
-    return None
+    return _too_many_parameters(sizes)
+
+
+def parameter_count(sizes) -> int:
+    """Weights and biases of a fully connected network with these layer sizes (13,002 for 784-16-16-10)."""
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def _too_many_parameters(sizes) -> str | None:
+    count = parameter_count(sizes)
+    if count <= MAX_PARAMETERS:
+        return None
+    return (
+        f"{'-'.join(str(s) for s in sizes)} has {count:,} weights and biases "
+        f"({4 * count / 1e6:.0f} MB), over the limit of {MAX_PARAMETERS:,} "
+        f"({4 * MAX_PARAMETERS / 1e6:.0f} MB) that a model file can hold; use fewer or smaller hidden layers"
+    )
 
 
 def check_sizes(sizes) -> None:
@@ -164,4 +190,8 @@ def parse_hidden_layers(text: str, outputs: int = DEFAULT_OUTPUTS) -> tuple[int,
         raise ArchitectureError(f"hidden layers: at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(hidden)}")
     if any(not 1 <= n <= MAX_LAYER_SIZE for n in hidden):
         raise ArchitectureError(f"hidden layers: each needs 1 to {MAX_LAYER_SIZE} neurons, got {text!r}")
-    return (INPUT_SIZE, *hidden, outputs)
+    sizes = (INPUT_SIZE, *hidden, outputs)
+    too_many = _too_many_parameters(sizes)
+    if too_many:
+        raise ArchitectureError(f"hidden layers: {too_many}")
+    return sizes

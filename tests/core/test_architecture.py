@@ -36,7 +36,11 @@ def test_other_modules_use_these_limits_not_copies():
     assert model_io.MAX_LAYERS == architecture.MAX_LAYERS
 
 
-@pytest.mark.parametrize("sizes", [(784, 10), (784, 11), (784, 16, 16, 10), (784,) + (4096,) * 8 + (11,)])
+#: The largest network the limits allow, within 2,000 of MAX_PARAMETERS (49,998,427 weights and biases).
+LARGEST = (784, 4096, 4096, 4096, 3219, 10)
+
+
+@pytest.mark.parametrize("sizes", [(784, 10), (784, 11), (784, 16, 16, 10), (784,) + (1024,) * 8 + (11,), LARGEST])
 def test_allowed_sizes(sizes):
     assert sizes_problem(list(sizes)) is None
     check_sizes(sizes)
@@ -55,6 +59,8 @@ def test_allowed_sizes(sizes):
         ([784, 16.0, 10], "whole numbers"),
         ([784, True, 10], "whole numbers"),
         ("784,10", "whole numbers"),
+        ((784,) + (4096,) * 8 + (10,), "120,725,514 weights and biases"),
+        ((784, 4096, 4096, 4096, 3220, 10), "over the limit of 50,000,000"),
     ],
 )
 def test_refused_sizes(sizes, words):
@@ -111,6 +117,8 @@ def test_parse_hidden_layers():
         (",".join(["5"] * 9), "at most 8"),
         ("0", "1 to 4096"),
         ("4097", "1 to 4096"),
+        (",".join(["4096"] * 8), "weights and biases"),  # the form's largest choices: 485 MB
+        ("4096,4096,4096,4096", "use fewer or smaller hidden layers"),
     ]:
         with pytest.raises(ArchitectureError, match=words):
             parse_hidden_layers(text)
@@ -134,3 +142,43 @@ def test_eleven_outputs_train_save_and_load(tmp_path):
     assert loaded.sizes == (784, 8, 11) and meta["sizes"] == [784, 8, 11]
     np.testing.assert_array_equal(loaded.parameters, net.parameters)
     assert loaded.predict(images[0] / 255).shape == (11,)
+
+
+def test_the_parameter_cap_fits_the_model_file_limit():
+    assert architecture.parameter_count(DEFAULT_SIZES) == Network.create().n_parameters == 13_002
+    assert 0 < architecture.MAX_PARAMETERS - architecture.parameter_count(LARGEST) < 2_000
+    # float32 parameters, the largest metadata and an .npy header per array: what the loader unpacks.
+    headers = 128 * 2 * (architecture.MAX_LAYERS - 1)
+    assert 4 * architecture.MAX_PARAMETERS + 1024 * 1024 + headers <= model_io.MAX_FILE_BYTES
+
+
+def test_the_largest_network_allowed_is_saved_and_opened_again(tmp_path):
+    """Every network the form and --layers accept can be stored and read back (200 MB unpacked)."""
+    check_sizes(LARGEST)
+    weights = [np.zeros((n_out, n_in), np.float32) for n_in, n_out in zip(LARGEST[:-1], LARGEST[1:])]
+    biases = [np.zeros(n_out, np.float32) for n_out in LARGEST[1:]]
+    weights[-1][3, 5] = biases[0][7] = 0.25  # zeros compress to little on disk but unpack in full
+    net = Network(LARGEST, "relu", "cross_entropy", weights, biases)
+    del weights, biases
+    path = tmp_path / "largest.npz"
+    model_io.save_model(path, net)
+    loaded, meta = model_io.load_model(path)
+    assert loaded.sizes == LARGEST and meta["sizes"] == list(LARGEST)
+    assert loaded.weights[-1][3, 5] == 0.25 and loaded.biases[0][7] == 0.25
+
+
+def test_a_model_file_declaring_too_many_parameters_is_refused_before_its_arrays_are_read(tmp_path):
+    import io
+    import json
+    import zipfile
+
+    sizes = [784] + [4096] * 8 + [10]
+    meta = {"format": model_io.FORMAT, "format_version": model_io.FORMAT_VERSION, "sizes": sizes,
+            "activation": "relu", "cost": "cross_entropy"}
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as archive:  # only the header: its arrays would be 483 MB
+        buffer = io.BytesIO()
+        np.save(buffer, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        archive.writestr("meta.npy", buffer.getvalue())
+    with pytest.raises(model_io.ModelFileError, match="120,725,514 weights and biases"):
+        model_io.load_model(path)
