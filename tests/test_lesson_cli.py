@@ -312,3 +312,66 @@ def test_quick_config_with_a_quick_field():
         quick: bool = False
 
     assert base.quick_config(None, Config(epochs=3)) == Config(epochs=3, quick=True)
+
+
+# -------------------------------------------------------- the bigger lesson
+
+
+BIGGER_KEYS = {"lesson", "n_digits", "models", "only_bigger_right", "only_default_right", "both_wrong", "drawing"}
+BIGGER_MODEL_KEYS = {"layers", "parameters", "activation", "cost", "accuracy", "per_digit_accuracy"}
+
+
+def bigger_json(*options: str) -> dict:
+    result = digitlab("lesson", "bigger", "--json", *options)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_bigger_json_has_the_documented_keys_and_bigger_reads_more():
+    data = bigger_json()
+    assert set(data) == BIGGER_KEYS and data["lesson"] == "bigger" and data["n_digits"] == 1000
+    assert list(data["models"]) == ["default", "bigger"]
+    for model in data["models"].values():
+        assert set(model) == BIGGER_MODEL_KEYS
+        assert len(model["per_digit_accuracy"]) == 10 and 0 <= min(model["per_digit_accuracy"]) <= 1
+    default, bigger = data["models"]["default"], data["models"]["bigger"]
+    assert default["layers"] == [784, 16, 16, 10] and default["parameters"] == 13002
+    assert (default["activation"], default["cost"]) == ("sigmoid", "mse")
+    assert bigger["parameters"] > default["parameters"]
+    assert 0.85 <= default["accuracy"] < bigger["accuracy"] <= 1
+    assert data["only_bigger_right"] > data["only_default_right"]
+    # Counted digit by digit: the wrong answers of each network add up to its accuracy.
+    assert data["only_bigger_right"] + data["both_wrong"] == round(1000 * (1 - default["accuracy"]))
+    assert data["only_default_right"] + data["both_wrong"] == round(1000 * (1 - bigger["accuracy"]))
+    drawing = data["drawing"]
+    assert set(drawing) == {"digit", "outputs", "answers"} and drawing["digit"] == 2
+    assert all(len(drawing["outputs"][name]) == 10 for name in ("default", "bigger"))
+    assert drawing["answers"]["bigger"] == int(np.argmax(drawing["outputs"]["bigger"]))
+
+
+def test_bigger_quick_digit_and_seed():
+    full = bigger_json("--seed", "1", "--digit", "7")
+    assert full["drawing"]["digit"] == 7
+    assert bigger_json("--seed", "1", "--digit", "7", "--quick") == full  # the full run is already quick
+    assert bigger_json("--digit", "7")["models"] == full["models"]  # the seed only picks the drawing's style
+
+
+def test_bigger_text_and_plot(tmp_path):
+    target = tmp_path / "bigger.png"
+    result = digitlab("lesson", "bigger", "--digit", "4", "--plot", str(target))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "read" in lines[0] and "784-16-16-10" in lines[0] and "On a drawn 4," in lines[0]
+    assert lines[-1] == f"wrote the figure to {target}"
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["lesson", "bigger", "--digit", "10"], ["the digit to draw must be a whole number from 0 to 9"]),
+    (["lesson", "bigger", "--model", "bigger"], ["unrecognized arguments: --model bigger"]),
+    (["--model", "bigger", "lesson", "bigger"], ["bigger lesson", "--model"]),
+])
+def test_bigger_bad_arguments_give_one_line_errors(args, fragments):
+    result = digitlab(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, *fragments)
