@@ -50,6 +50,7 @@ from digitlab.core.architecture import (
     parse_hidden_layers,
 )
 from digitlab.core.training import DEFAULT_LEARNING_RATES, TrainingConfig
+from digitlab.ui.panels import form_settings
 
 
 DATA_LABELS = {
@@ -366,72 +367,11 @@ class HyperparameterForm(QGroupBox):
     # ================================================================ settings
     def config_dict(self) -> dict:
         """The form's settings as plain values (for QSettings)."""
-        return {
-            "hidden": self.hidden_edit.text(),
-            "outputs": self.outputs(),
-            "activation": self.activation_combo.currentData(),
-            "cost": self.cost(),
-            "learning_rate": self.learning_rate_spin.value(),
-            "batch_size": self.batch_spin.value(),
-            "epochs": self.epochs_spin.value(),
-            "momentum": self.momentum_spin.value(),
-            "weight_decay": self.weight_decay_spin.value(),
-            "seed": self.seed_spin.value(),
-            "data": self.data_name(),
-            "train_size": self.train_size_spin.value(),
-            "shuffle_labels": self.shuffle_labels_check.isChecked(),
-            "augment": self.augment_check.isChecked(),
-            "dropout": self.dropout_spin.value(),
-            "none_class": self.none_class(),  # None when off, as TrainingConfig and the model metadata have it
-            "continue_training": self.continue_check.isChecked(),
-        }
+        return form_settings.config_dict(self)
 
     def set_config_dict(self, values: dict) -> None:
-        """Restore settings from :meth:`config_dict` output; unknown keys and bad values are skipped.
-
-        Values may be strings (an ini file hands everything back as text).
-        """
-        # Combos first: a restored cost must not then move a restored learning rate.
-        for key, combo in (("activation", self.activation_combo), ("cost", self.cost_combo),
-                           ("data", self.data_combo)):
-            if key in values:
-                self._select(combo, str(values[key]))
-        if "outputs" in values:
-            try:
-                self._select(self.outputs_combo, int(float(values["outputs"])))
-            except (TypeError, ValueError):
-                pass
-        if "none_class" in values:  # after the outputs: "eleventh" switches them to 11
-            # None may come back from an ini file as "none", "" or "@Invalid()": all mean off.
-            method = str(values["none_class"])
-            self._select(self.none_class_combo, method if method in NONE_CLASS_LABELS else "off")
-        spins = {
-            "learning_rate": (self.learning_rate_spin, float),
-            "batch_size": (self.batch_spin, int),
-            "epochs": (self.epochs_spin, int),
-            "momentum": (self.momentum_spin, float),
-            "weight_decay": (self.weight_decay_spin, float),
-            "seed": (self.seed_spin, int),
-            "train_size": (self.train_size_spin, int),
-            "dropout": (self.dropout_spin, float),
-        }
-        for key, (spin, kind) in spins.items():
-            if key in values:
-                try:
-                    spin.setValue(kind(float(values[key])))
-                except (TypeError, ValueError):
-                    pass
-        if "hidden" in values:
-            text = str(values["hidden"])
-            try:
-                parse_hidden_layers(text, outputs=self.outputs())
-                self.hidden_edit.setText(text)
-            except ArchitectureError:
-                pass
-        for key, check in (("shuffle_labels", self.shuffle_labels_check), ("augment", self.augment_check),
-                           ("continue_training", self.continue_check)):
-            if key in values:
-                check.setChecked(_to_bool(values[key]))
+        """Restore settings from :meth:`config_dict` output; unknown keys and bad values are skipped."""
+        form_settings.set_config_dict(self, values)
 
     # =============================================================== reactions
     def rate_is_own(self) -> bool:
@@ -468,9 +408,3 @@ class HyperparameterForm(QGroupBox):
         if index >= 0:
             combo.setCurrentIndex(index)
 
-
-def _to_bool(value) -> bool:
-    # QSettings' ini files hand booleans back as the strings "true" / "false".
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
