@@ -21,6 +21,7 @@ from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Slot
 from digitlab import imageio
 from digitlab.core import preprocess
 from digitlab.core.training import Progress
+from digitlab.ui.output_headline import confidence_text
 from digitlab.ui.session import ModelSession
 
 LIVE_VIEW_MS = 100
@@ -89,9 +90,10 @@ class InputFeed(QObject):
         self._session.set_input(image, "noise")
         outputs = self._session.predict()
         winner = int(np.argmax(outputs))
+        sure = confidence_text(float(outputs[winner]), self._session.network.output_activation)
         self._window.statusBar().showMessage(
             f"{NOISE_LABELS.get(kind, kind)} #{self._noise_counter}: the network answers {winner} "
-            f"(output {outputs[winner]:.2f}), though it is no digit at all.",
+            f"({sure}), though it is no digit at all.",
             8000,
         )
         return image
@@ -99,9 +101,12 @@ class InputFeed(QObject):
     @Slot()
     def _on_input_changed(self) -> None:
         # An image fed from anywhere (noise from a menu, a lesson's dream or
-        # mistake) replaces the drawing.
-        if self._session.input_source not in CANVAS_SOURCES and not self._canvas.is_empty():
+        # mistake) replaces the drawing (Undo brings it back) and is shown on
+        # the canvas, which would otherwise still say "draw a digit here".
+        fed = self._session.input_source not in CANVAS_SOURCES and self._session.current_input is not None
+        if fed and not self._canvas.is_empty():
             self._canvas.clear()
+        self._canvas.show_fed_image(self._session.current_input if fed else None)
 
     @Slot()
     def open_image(self) -> None:

@@ -9,8 +9,13 @@ Where things live
   pictures and noise -> the session's input; ``LiveView``: training snapshots
   -> the session's weights, throttled.
 - :class:`~digitlab.ui.model_files.ModelFiles` (``window.files``): open, save,
-  export. :mod:`digitlab.ui.menus`: actions, menus, toolbar (the Lessons menu
+  export, the bundled models and when to ask "Save it first?".
+  :mod:`digitlab.ui.menus`: actions, menus, toolbar (the Lessons menu
   from the lesson registry). :mod:`digitlab.ui.settings`: every setting.
+- :mod:`digitlab.ui.window_layout`: the docks and the first window's size;
+  :mod:`digitlab.ui.status_bar`, :mod:`digitlab.ui.window_download`,
+  :mod:`digitlab.ui.help` (Start here, shortcuts) and
+  :mod:`digitlab.ui.questions` (the save question's words).
 - Training: the training panel trains its own network on a worker; only the
   worker touches it, while the UI predicts from the latest snapshot's weights.
 - Everything the user must hear about goes through :meth:`MainWindow.show_error`
@@ -24,20 +29,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, Slot
-from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QDockWidget,
-    QFileDialog,
-    QGraphicsView,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSlider,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
+    QFileDialog, QGraphicsView, QMainWindow, QMessageBox, QSizePolicy, QSlider, QToolButton, QWidget,
 )
 
 import numpy as np
@@ -45,10 +40,11 @@ import numpy as np
 from digitlab.core import download
 from digitlab.core.network import Network
 from digitlab.core.training import Progress
-from digitlab.ui import menus
+from digitlab.ui import menus, questions, window_layout
 from digitlab.ui import settings as app_settings
 from digitlab.ui.canvas import DrawingCanvas
 from digitlab.ui.dialogs import AboutDialog, DownloadDialog
+from digitlab.ui.help import HelpPage, HelpPages
 from digitlab.ui.input_feed import InputFeed, LiveView
 from digitlab.ui.lessons.area import LessonArea
 from digitlab.ui.model_files import ModelFiles, initial_model
@@ -56,11 +52,11 @@ from digitlab.ui.output_chart import OutputChart
 from digitlab.ui.preview import DigitPreview
 from digitlab.ui.session import ModelSession
 from digitlab.ui.panels.training_panel import TrainingPanel
+from digitlab.ui.status_bar import StatusLabels
 from digitlab.ui.training_worker import GuiBusyFilter
 from digitlab.ui.weights_view import WeightsView
-
-#: Size of the window on first start: fits a 1366x768 screen with its task bar.
-FIRST_SIZE = QSize(1360, 720)
+from digitlab.ui.window_download import MnistDownload
+from digitlab.ui.window_layout import FIRST_SIZE
 
 __all__ = ["FIRST_SIZE", "MainWindow", "initial_model"]
 
@@ -92,15 +88,18 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("DigitLab")
         self.setObjectName("DigitLabMainWindow")
         self.setDockNestingEnabled(True)
+        self._shown_once = False
+        self._first_layout = True
         self.settings = settings if settings is not None else app_settings.open_settings()
         self.startup_problem = ""
         if network is None:
             network, metadata, model_path, self.startup_problem = initial_model()
         name = Path(model_path).stem if model_path else (metadata or {}).get("name") or "model"
-        self.session = ModelSession(network, name, model_path, parent=self)
-        self._download_dialog: DownloadDialog | None = None
-        self._finished_download: DownloadDialog | None = None
+        bundled = None if model_path else (metadata or {}).get("bundled")
+        self.session = ModelSession(network, name, model_path, parent=self, bundled=bundled)
+        self._download = MnistDownload(self)
         self._about_dialog: AboutDialog | None = None
+        self.help_pages = HelpPages(self)
         # Where File > Download full MNIST fetches from; tests point these at a local server.
         self.download_mirrors = download.MIRRORS
         self.download_files = download.FILES
@@ -110,11 +109,14 @@ class MainWindow(QMainWindow):
         self.files = ModelFiles(self, self.session)
         self.feed = InputFeed(self, self.session)
         self.live_view = LiveView(self.session, self.busy, parent=self)
-        self._build_docks()
+        window_layout.build_docks(self)
         menus.build_actions(self)
         menus.build_menus(self)
         menus.build_toolbar(self)
-        self._build_status_bar()
+        self.status_labels = StatusLabels(self)
+        self.model_label = self.status_labels.model_label
+        self.data_label = self.status_labels.data_label
+        self.state_label = self.status_labels.state_label
         self._connect()
         self._default_state = self.saveState()
 
@@ -125,6 +127,7 @@ class MainWindow(QMainWindow):
         self._watch_painting()
         self.restore_settings()
         self._update_actions()
+        self._update_edit_actions()
 
     # ================================================================ building
     def _build_widgets(self) -> None:
@@ -147,10 +150,16 @@ class MainWindow(QMainWindow):
         self.eraser_button.setToolTip("Erase with the left button (the right button always erases).")
         self.clear_button = QToolButton()
         self.clear_button.setText("Clear")
-        self.clear_button.setToolTip("Clear the drawing (Delete or Esc).")
+        self.clear_button.setToolTip("Clear the drawing (Delete); Undo brings it back.")
         self.undo_button = QToolButton()
         self.undo_button.setText("Undo")
-        self.undo_button.setToolTip("Undo the last stroke (Ctrl+Z).")
+        self.undo_button.setToolTip("Undo the last stroke or clear (Ctrl+Z).")
+        self.redo_button = QToolButton()
+        self.redo_button.setText("Redo")
+        self.redo_button.setToolTip("Redo what Undo took back (Ctrl+Shift+Z or Ctrl+Y).")
+        for button in (self.clear_button, self.undo_button, self.redo_button):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def _watch_painting(self) -> None:
         """Let training step aside while the views whose painting runs Python repaint."""
@@ -159,88 +168,6 @@ class MainWindow(QMainWindow):
             views += [view.viewport() for view in container.findChildren(QGraphicsView)]
         self.busy.watch(*views)
 
-    def _draw_widget(self) -> QWidget:
-        side = QVBoxLayout()
-        side.addWidget(self.preview, 1)
-        brush_label = QLabel("Brush")
-        brush_label.setToolTip(self.brush_slider.toolTip())
-        side.addWidget(brush_label)
-        side.addWidget(self.brush_slider)
-        buttons = QHBoxLayout()
-        for button in (self.undo_button, self.clear_button):
-            buttons.addWidget(button)
-        side.addLayout(buttons)
-        side.addWidget(self.eraser_button)
-        side.addStretch(0)
-        side_widget = QWidget()
-        side_widget.setLayout(side)
-        side.setContentsMargins(0, 0, 0, 0)
-        # The canvas is what the hand works on: give it the room, the preview a column.
-        side_widget.setMaximumWidth(150)
-        row = QHBoxLayout()
-        row.setContentsMargins(4, 4, 4, 4)
-        row.addWidget(self.canvas, 1)
-        row.addWidget(side_widget, 0)
-        widget = QWidget()
-        widget.setLayout(row)
-        return widget
-
-    def _make_dock(self, title: str, name: str, widget: QWidget, tooltip: str) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)  # saveState/restoreState find docks by name
-        dock.setWidget(widget)
-        dock.setToolTip(tooltip)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        return dock
-
-    def _build_docks(self) -> None:
-        self.draw_dock = self._make_dock("Draw", "drawDock", self._draw_widget(), "Draw a digit here.")
-        self.output_dock = self._make_dock(
-            "Output", "outputDock", self.chart, "The output layer: one neuron per digit."
-        )
-        self.weights_dock = self._make_dock(
-            "Hidden neurons", "weightsDock", self.weights_view, "What each neuron responds to."
-        )
-        self.lessons_dock = self._make_dock(
-            "Lessons", "lessonsDock", self.lesson_area, "Experiments with the network; more in the Lessons menu."
-        )
-        self.training_dock = self._make_dock(
-            "Training", "trainingDock", self.training_panel, "Train the network and watch it learn."
-        )
-        self.docks = (self.draw_dock, self.output_dock, self.weights_dock, self.lessons_dock, self.training_dock)
-        self._arrange_docks()
-
-    def _arrange_docks(self) -> None:
-        """Three columns: draw over output | hidden neurons (lessons tabbed) | training."""
-        for dock in self.docks:
-            dock.setFloating(False)
-            dock.show()
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.draw_dock)
-        self.splitDockWidget(self.draw_dock, self.weights_dock, Qt.Orientation.Horizontal)
-        self.splitDockWidget(self.weights_dock, self.training_dock, Qt.Orientation.Horizontal)
-        self.splitDockWidget(self.draw_dock, self.output_dock, Qt.Orientation.Vertical)
-        self.tabifyDockWidget(self.weights_dock, self.lessons_dock)
-        self.weights_dock.raise_()
-        self.resizeDocks(
-            [self.draw_dock, self.weights_dock, self.training_dock], [420, 440, 500], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks([self.draw_dock, self.output_dock], [400, 260], Qt.Orientation.Vertical)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.model_label = QLabel()
-        self.model_label.setToolTip("The model shown: its name and number of weights and biases.")
-        self.data_label = QLabel()
-        self.data_label.setToolTip("The data set the training panel uses.")
-        self.state_label = QLabel("idle")
-        self.state_label.setToolTip("Training state.")
-        for label in (self.model_label, self.data_label, self.state_label):
-            bar.addPermanentWidget(label)
-
     def _connect(self) -> None:
         self.canvas.changed.connect(self.feed.update_prediction)
         self.canvas.fileDropped.connect(self.feed.open_image_file)
@@ -248,10 +175,13 @@ class MainWindow(QMainWindow):
         self.eraser_button.toggled.connect(self.canvas.set_eraser)
         self.clear_button.clicked.connect(self.feed.clear_drawing)
         self.undo_button.clicked.connect(self.canvas.undo)
+        self.redo_button.clicked.connect(self.canvas.redo)
+        self.canvas.historyChanged.connect(self._update_edit_actions)
+        self.session.infoChanged.connect(self._update_bundled_checks)
         self.chart.modeChanged.connect(self._save_chart_settings)
         self.chart.thresholdChanged.connect(self._save_chart_settings)
-        self.session.infoChanged.connect(self._update_status)
-        self.session.networkChanged.connect(self._update_status)
+        self.session.infoChanged.connect(self.status_labels.update_model)
+        self.session.networkChanged.connect(self.status_labels.update_model)
         panel = self.training_panel
         panel.modelReplaced.connect(self._on_model_replaced)
         panel.snapshot.connect(self.live_view.on_snapshot)
@@ -259,7 +189,7 @@ class MainWindow(QMainWindow):
         panel.runFailed.connect(self._on_run_failed)
         panel.stateChanged.connect(self._on_training_state)
         panel.errorOccurred.connect(self._on_panel_error)
-        panel.data_combo.currentIndexChanged.connect(self._update_status)
+        panel.data_combo.currentIndexChanged.connect(self.status_labels.update_model)
 
     # ====================================================== user interaction
     def show_error(self, title: str, text: str) -> None:
@@ -267,16 +197,16 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, title, text)
 
     def ask_save_changes(self) -> str:
-        """Ask what to do with an unsaved trained model: "save", "discard" or "cancel"."""
-        buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(
-            self,
-            "Unsaved model",
-            "The trained model has not been saved. Save it first?",
-            buttons.Save | buttons.Discard | buttons.Cancel,
-            buttons.Save,
+        """Ask what to do with the model: "save", "discard" or "cancel". Tests replace this method.
+
+        Asked only when :meth:`ModelFiles.maybe_save_changes` finds the model
+        worth keeping, or on close while training runs ("Training is
+        running. Stop it and quit?", one question that also stops the run).
+        """
+        question = questions.save_question(
+            self.training_panel.is_running(), self.files.worth_keeping(), self.files.latest_val_accuracy()
         )
-        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+        return questions.ask(self, question)
 
     def ask_open_path(self, caption: str, file_filter: str) -> str | None:
         """A file to open, or None if the user cancelled."""
@@ -341,6 +271,30 @@ class MainWindow(QMainWindow):
             self.feed.feed_noise(action.data())
 
     @Slot()
+    def _on_bundled_action(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.open_bundled_model(action.data())
+        self._update_bundled_checks()  # a refused or cancelled switch leaves the old check
+
+    def open_bundled_model(self, name: str) -> bool:
+        """File > Bundled models > NAME: show that bundled model as shipped. True if shown."""
+        return self.files.open_bundled(name)
+
+    @Slot()
+    def _update_bundled_checks(self) -> None:
+        shown = self.session.bundled
+        for name, action in self.bundled_actions.items():
+            action.setChecked(name == shown)
+
+    @Slot()
+    def _update_edit_actions(self) -> None:
+        for widgets, enabled in (((self.undo_action, self.undo_button), self.canvas.can_undo()),
+                                 ((self.redo_action, self.redo_button), self.canvas.can_redo())):
+            for widget in widgets:
+                widget.setEnabled(enabled)
+
+    @Slot()
     def _on_lesson_action(self) -> None:
         action = self.sender()
         if isinstance(action, QAction):
@@ -378,61 +332,32 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_training_state(self, state: str) -> None:
-        self.state_label.setText({"idle": "idle", "running": "training", "paused": "paused"}.get(state, state))
+        self.status_labels.set_state(state)
         self._update_actions()
 
     def _update_actions(self) -> None:
         idle = not self.training_panel.is_running()
-        for action in (self.new_action, self.open_model_action):
+        for action in (self.new_action, self.open_model_action, self.reload_shipped_action,
+                       *self.bundled_actions.values()):
             action.setEnabled(idle)
-
-    @Slot()
-    def _update_status(self) -> None:
-        session = self.session
-        dirty = "*" if session.dirty else ""
-        network = session.network
-        text = (f"{session.name}{dirty} \u00b7 {network.n_parameters:,} parameters "
-                f"({'-'.join(str(s) for s in network.sizes)})")
-        if text != self.model_label.text():  # networkChanged comes with every live update
-            self.model_label.setText(text)
-        self.data_label.setText(f"data: {self.training_panel.data_combo.currentText()}")
 
     # ============================================================== download
     @Slot()
     def download_mnist(self) -> None:
         """File > Download full MNIST: progress dialog with Cancel; runs on a worker thread."""
-        if self._download_dialog is not None:
-            self._download_dialog.raise_()
-            return
-        dialog = DownloadDialog(self, self.download_dir, self.download_mirrors, self.download_files)
-        dialog.downloadFinished.connect(self._on_download_finished)
-        self._download_dialog = dialog
-        dialog.start()
+        self._download.start()
 
     def download_dialog(self) -> DownloadDialog | None:
-        return self._download_dialog
-
-    @Slot(str, str)
-    def _on_download_finished(self, status: str, detail: str) -> None:
-        # The finished dialog is hidden, not deleted: late queued events may still name it.
-        self._finished_download, self._download_dialog = self._download_dialog, None
-        if status == "ok":
-            self.training_panel.refresh_data_choices()
-            self.statusBar().showMessage(
-                "The full MNIST is ready: choose it under Data in the training panel.", 10_000
-            )
-        elif status == "failed":
-            self.show_error("Download failed", detail)
-        else:
-            self.statusBar().showMessage("Download cancelled.", 5000)
+        return self._download.dialog()
 
     # ================================================================== view
     @Slot()
     def reset_layout(self) -> None:
         """View > Reset layout: every panel back in its first-start place."""
         self.restoreState(self._default_state)
-        self._arrange_docks()
+        window_layout.arrange_docks(self)
         self.lesson_area.open_defaults()
+        QTimer.singleShot(0, self, lambda: window_layout.square_canvas(self))
 
     @Slot()
     def show_about(self) -> None:
@@ -442,6 +367,34 @@ class MainWindow(QMainWindow):
 
     def about_dialog(self) -> AboutDialog | None:
         return self._about_dialog
+
+    @Slot()
+    def show_start_here(self) -> HelpPage:
+        """Help > Start here: the five-step guide, with the video and the book."""
+        return self.help_pages.show_start_here()
+
+    @Slot()
+    def show_shortcuts(self) -> HelpPage:
+        """Help > Keyboard shortcuts: read from the menus' actions as they are now."""
+        return self.help_pages.show_shortcuts()
+
+    def _offer_start_here(self) -> None:
+        """On the very first start only, open the guide beside the window (keyboard stays here)."""
+        if self.isVisible() and not app_settings.read(self.settings, "start_here_shown"):
+            app_settings.write(self.settings, start_here_shown=True)
+            self.help_pages.show_start_here(activate=False)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self, self._after_first_show)
+
+    @Slot()
+    def _after_first_show(self) -> None:
+        if self._first_layout:
+            window_layout.square_canvas(self)
+        self._offer_start_here()
 
     # ============================================================== settings
     def save_settings(self) -> None:
@@ -457,10 +410,11 @@ class MainWindow(QMainWindow):
     def restore_settings(self) -> None:
         geometry = app_settings.read(self.settings, "geometry")
         if geometry.isEmpty() or not self.restoreGeometry(geometry):
-            self._first_start_size()
+            window_layout.place_first_window(self)
         state = app_settings.read(self.settings, "window_state")
-        if not state.isEmpty():
-            self.restoreState(state)
+        self._first_layout = state.isEmpty() or not self.restoreState(state)
+        if self._first_layout:
+            window_layout.size_docks(self)
         self.brush_slider.setValue(int(round(app_settings.read(self.settings, "brush_size"))))
         self.chart.set_threshold(app_settings.read(self.settings, "unsure_threshold"))
         mode = app_settings.read(self.settings, "chart_mode")
@@ -471,29 +425,21 @@ class MainWindow(QMainWindow):
             # The remembered architecture is what Start builds next; "Continue from
             # the current model" is offered only while it matches the loaded model.
             self.training_panel.set_config_dict(values)
-        self._update_status()
-
-    def _first_start_size(self) -> None:
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        available = screen.availableGeometry() if screen else None
-        width, height = FIRST_SIZE.width(), FIRST_SIZE.height()
-        if available is not None:
-            width, height = min(width, available.width()), min(height, available.height())
-        self.resize(width, height)
+        self.status_labels.update_model()
+        self._update_bundled_checks()
 
     # ============================================================== shutdown
     def shutdown(self) -> None:
         """Stop training, lessons and downloads and wait for their threads; safe to call twice."""
         self.training_panel.shutdown()
         self.lesson_area.shutdown()
-        if self._download_dialog is not None:
-            self._download_dialog.shutdown()
-            self._download_dialog = None
+        self._download.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if not self.maybe_save_changes():
             event.ignore()
             return
         self.shutdown()
+        self.help_pages.close_all()
         self.save_settings()
         super().closeEvent(event)

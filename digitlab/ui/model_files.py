@@ -4,6 +4,9 @@
 user only through its host window's ``show_error``, ``ask_save_changes``,
 ``ask_open_path`` and ``ask_save_path`` (looked up at call time, so tests can
 replace them and no modal dialog ever blocks a test).
+
+It asks "Save it first?" only about a model worth keeping
+(:meth:`ModelFiles.worth_keeping` states the rule).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Slot
 
-from digitlab.core import model_io
+from digitlab.core import evaluation, model_io
 from digitlab.core.history import model_metadata
 from digitlab.core.network import Network
 from digitlab.ui import settings as app_settings
@@ -26,29 +29,55 @@ CSV_FILTER = "CSV files (*.csv)"
 #: The metadata's "made_by" for models saved by the window.
 MADE_BY = "DigitLab window"
 EPOCH_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+#: What guessing scores on the ten digits: a model must beat it clearly to be worth keeping.
+CHANCE_ACCURACY = 0.1
+#: How a bundled model is called in the status bar and the File > Bundled models menu.
+BUNDLED_TITLES = {
+    "default": "the video's network (784-16-16-10)",
+    "bigger": "a bigger network",
+}
+
+
+def bundled_display_name(name: str) -> str:
+    """What the status bar calls bundled model ``name``: "default model", "bigger model"."""
+    return f"{name} model"
 
 
 def initial_model(path: str | os.PathLike | None = None) -> tuple[Network, dict, Path | None, str]:
     """The model to start with: ``path``, else the shipped default, else fresh random weights.
 
+    ``path`` may also be a bundled model's name ("default", "bigger"); a
+    bundled name wins over a file of that name in the current folder
+    (``./bigger`` names the file), as on the command line. A bundled model's
+    metadata carries its name under "bundled".
+
     Returns ``(network, metadata, path or None, problem)``; ``problem`` is ""
     or a one-line message saying why the wanted model could not be used.
     """
     problem = ""
-    if path is not None:
+    if path is not None and str(path) in model_io.BUNDLED_MODELS:
+        try:
+            return (*load_bundled(str(path)), None, "")
+        except (OSError, ValueError) as err:
+            problem = str(err)
+    elif path is not None:
         try:
             network, metadata = model_io.load_model(path)
             return network, metadata, Path(path), ""
         except (OSError, ValueError) as err:
             problem = str(err)
     try:
-        network, metadata = model_io.load_default_model()
-        metadata = {**metadata, "name": "default model"}  # what the status bar calls it
-        return network, metadata, None, problem
+        return (*load_bundled("default"), None, problem)
     except (OSError, ValueError) as err:
         problem = problem or f"the shipped model could not be loaded ({err}); starting untrained"
     network = Network.create(rng=np.random.default_rng(0))
     return network, {"name": "untrained network"}, None, problem
+
+
+def load_bundled(name: str) -> tuple[Network, dict]:
+    """Bundled model ``name`` and its metadata, named for the status bar, with "bundled": ``name``."""
+    network, metadata = model_io.load_bundled_model(name)
+    return network, {**metadata, "name": bundled_display_name(name), "bundled": name}
 
 
 class ModelFiles(QObject):
@@ -58,6 +87,8 @@ class ModelFiles(QObject):
         super().__init__(window)
         self._window = window
         self._session = session
+        #: The bundled model "Reload the shipped model" loads: the one chosen last.
+        self.last_bundled = session.bundled or "default"
 
     @property
     def _panel(self):
@@ -167,9 +198,74 @@ class ModelFiles(QObject):
         available = len(split.train_labels)
         return min(int(config.get("train_size") or available), available)
 
-    def maybe_save_changes(self) -> bool:
-        """Before discarding the model: ask to save it if it is unsaved. False means cancel."""
+    def open_bundled(self, name: str) -> bool:
+        """File > Bundled models: show bundled model ``name`` (after asking about unsaved work)."""
+        if self._panel.is_running():
+            self._window.show_error("Cannot open a model", "Stop the training run first.")
+            return False
+        if not self.maybe_save_changes():
+            return False
+        try:
+            network, metadata = load_bundled(name)
+        except (OSError, ValueError) as err:
+            self._window.show_error("Cannot open the bundled model", str(err))
+            return False
+        self._panel.set_network(network)
+        self._session.set_network(network, metadata["name"], bundled=name)
+        self.last_bundled = name
+        self._status(f"Opened the bundled {BUNDLED_TITLES.get(name, name)}.")
+        return True
+
+    @Slot()
+    def reload_shipped(self) -> bool:
+        """File > Bundled models > Reload the shipped model: the last chosen bundled model, as shipped."""
+        return self.open_bundled(self.last_bundled)
+
+    def latest_val_accuracy(self) -> float | None:
+        """The validation accuracy after the last finished epoch of the panel's history, or None."""
+        column = self._panel.curves.history().get("val_accuracy")
+        if column is None or len(column) == 0 or not np.isfinite(column[-1]):
+            return None
+        return float(column[-1])
+
+    def baseline_accuracy(self) -> float:
+        """Validation accuracy of the model the training started from, on the panel's data."""
+        try:
+            split = self._panel.load_data()
+        except (OSError, ValueError):
+            return CHANCE_ACCURACY
+        if len(split.val_labels) == 0:
+            return CHANCE_ACCURACY
+        outputs = evaluation.network_outputs(self._session.baseline, split.val_images)
+        return evaluation.accuracy(outputs, split.val_labels)
+
+    def worth_keeping(self) -> bool:
+        """True when the shown model is worth a "Save it first?" question.
+
+        The rule: the model has changed since it was loaded, saved or
+        created (unsaved, or a run is under way), at least one epoch of
+        training has finished, and the validation accuracy after the latest
+        epoch is both at least twice chance (20% on ten digits: a model that
+        flat-lined or diverged is not) and better than the validation
+        accuracy of the model the training started from (the one loaded,
+        saved or created last, measured on the same validation digits; a
+        fresh random network scores about chance). A run that only made the
+        shipped model worse, or a few mini-batches of Step, asks nothing.
+        """
         if not self.is_dirty():
+            return False
+        accuracy = self.latest_val_accuracy()
+        if accuracy is None or accuracy < 2 * CHANCE_ACCURACY:
+            return False
+        return accuracy > self.baseline_accuracy()
+
+    def maybe_save_changes(self) -> bool:
+        """Before discarding the model: ask about it if it is worth keeping (or still training).
+
+        While training runs (only when the window closes) the question is
+        asked in any case, as it also stops the run. False means cancel.
+        """
+        if not self._panel.is_running() and not self.worth_keeping():
             return True
         answer = self._window.ask_save_changes()
         if answer == "cancel":

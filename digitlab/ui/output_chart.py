@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -40,14 +39,15 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
 
 from digitlab.ui import style
+from digitlab.ui.output_headline import (
+    ANSWER, EMPTY, EMPTY_TEXT, NONE_TEXT, UNSURE, UNSURE_TEXT, OutputHeadline, confidence_text,
+)
 from digitlab.ui.session import output_labels
 
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
 #: The toggle's two views.
 RAW, SOFTMAX = "raw", "softmax"
-EMPTY_TEXT = "draw a digit"
-UNSURE_TEXT = "I don't know"
-NONE_TEXT = "none of these"
+__all__ = ["EMPTY_TEXT", "NONE_TEXT", "UNSURE_TEXT", "OutputChart", "confidence_text"]
 DEFAULT_THRESHOLD = 0.5
 #: Below this the top output is "near 0" whatever the threshold: even at
 #: threshold 0 an all-zero (untrained-looking) output names no winner.
@@ -115,7 +115,6 @@ class OutputChart(QWidget):
         self._text_cache: list[str] = []
         self._y_range: tuple[float, float] | None = None
         self._axis_label: str | None = None
-        self._headline_look: str | None = None
         self._build()
         self._restyle()
         self._refresh()
@@ -144,22 +143,7 @@ class OutputChart(QWidget):
         self._threshold_box.valueChanged.connect(self._on_threshold_changed)
         threshold_label = QLabel("Say \"I don't know\" below", toolTip=_THRESHOLD_TIP)
 
-        self._digit_label = QLabel()
-        self._digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._digit_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("0") * 6)
-        self._digit_label.setToolTip("The network's answer: the output neuron with the largest value.")
-        self._confidence_label = QLabel()
-        self._confidence_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        # A fixed width: text changes at 60 updates/s must not re-run the layout.
-        self._confidence_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("100% confident") + 8)
-        self._confidence_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._confidence_label.setToolTip("For sigmoid outputs: the winning neuron's activation (not a "
-                                          "probability).\nFor softmax outputs: the probability of the answer.")
-        self._big_font = QFont(self.font())
-        self._big_font.setPointSizeF(self.font().pointSizeF() * 3.5)
-        self._big_font.setBold(True)
-        self._empty_font = QFont(self.font())
-        self._empty_font.setPointSizeF(self.font().pointSizeF() * 1.4)
+        self._headline = OutputHeadline()
 
         self._raw_button = QPushButton("Raw outputs")
         self._softmax_button = QPushButton("Softmax probabilities")
@@ -170,19 +154,18 @@ class OutputChart(QWidget):
             self._mode_group.addButton(button)
         self._raw_button.toggled.connect(self._on_mode_toggled)
 
-        # Headline row above the chart: the answer, its confidence, the view toggle.
-        headline = QHBoxLayout()
-        headline.addWidget(self._digit_label)
-        headline.addWidget(self._confidence_label, 1)
+        # The answer on a row of its own, so no text is ever squeezed (the
+        # Output panel is a third of a 1366-pixel window); the view toggle below it.
         toggle = QHBoxLayout()
         toggle.setSpacing(0)
+        toggle.addStretch(1)
         toggle.addWidget(self._raw_button)
         toggle.addWidget(self._softmax_button)
-        headline.addLayout(toggle)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(headline)
+        layout.addWidget(self._headline)
+        layout.addLayout(toggle)
         layout.addWidget(self._plot, 1)
         threshold_row = QHBoxLayout()
         threshold_row.addStretch(1)
@@ -324,8 +307,8 @@ class OutputChart(QWidget):
         return self._y_range
 
     def headline(self) -> tuple[str, str]:
-        """The large answer text and the line under it."""
-        return self._digit_label.text(), self._confidence_label.text()
+        """The large answer text and the line beside it."""
+        return self._headline.text()
 
     def bar_brushes(self) -> list[QColor]:
         """Each bar's fill colour (the winner's is :data:`style.ACCENT`)."""
@@ -450,28 +433,16 @@ class OutputChart(QWidget):
             item.setPos(i, value - pad if below else value + pad)
 
     def _update_headline(self) -> None:
-        look = "empty" if self._winner is None else ("unsure" if self._answer is None else "answer")
-        if look != self._headline_look:
-            # Fonts and colours change only between looks
-            # (style sheets are too slow to set at every update).
-            self._headline_look = look
-            self._digit_label.setFont(self._big_font if look == "answer" else self._empty_font)
-            self._restyle_headline()
-        if look == "empty":
-            self._digit_label.setText(EMPTY_TEXT)
-            self._confidence_label.setText("")
+        if self._winner is None:
+            self._headline.show_text(EMPTY, EMPTY_TEXT, "")
             return
         top = float(self._values[self._winner])
-        if look == "unsure":
-            self._digit_label.setText(UNSURE_TEXT)
-            self._confidence_label.setText(f"(best guess: {self._labels[self._winner]}, {top:.2f})")
+        confidence = confidence_text(top, self._activation)
+        if self._answer is None:
+            self._headline.show_text(UNSURE, UNSURE_TEXT, f"(best guess: {self._labels[self._winner]}, {confidence})")
             return
         is_none = self._winner == 10  # the 11th output: "none of these"
-        self._digit_label.setText(NONE_TEXT if is_none else self._labels[self._winner])
-        if self._activation == "softmax":
-            self._confidence_label.setText(f"{top:.0%} confident")
-        else:
-            self._confidence_label.setText(f"output {top:.2f}")
+        self._headline.show_text(ANSWER, NONE_TEXT if is_none else self._labels[self._winner], confidence)
 
     # ----------------------------------------------------------------- theme
     def _restyle_texts(self) -> None:
@@ -479,18 +450,13 @@ class OutputChart(QWidget):
         for item in self._texts:
             item.setColor(color)
 
-    def _restyle_headline(self) -> None:
-        color = {"answer": style.ACCENT, "unsure": style.text_color(self.palette()).name()}.get(
-            self._headline_look, style.muted_color(self.palette(), 0.7).name())
-        self._digit_label.setStyleSheet(f"color: {color};")
-
     def _restyle(self) -> None:
         style.style_plot(self._plot, self.palette())
         self._zero_line.setPen(pg.mkPen(style.text_color(self.palette()), width=1))
         self._threshold_line.setPen(
             pg.mkPen(style.muted_color(self.palette(), 0.8), width=1, style=Qt.PenStyle.DashLine)
         )
-        self._restyle_headline()
+        self._headline.restyle()
         self._restyle_texts()
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)

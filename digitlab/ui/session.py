@@ -61,6 +61,9 @@ class ModelSession(QObject):
         What the status bar calls the model.
     path : Path, optional
         The file it was loaded from or saved to.
+    bundled : str, optional
+        The name of the bundled model it is (a key of
+        ``digitlab.core.model_io.BUNDLED_MODELS``), if it is one.
     """
 
     networkChanged = Signal()
@@ -73,11 +76,14 @@ class ModelSession(QObject):
         name: str = "model",
         path: str | Path | None = None,
         parent: QObject | None = None,
+        bundled: str | None = None,
     ) -> None:
         super().__init__(parent)
         self._network = network.copy()
         self._name = name
         self._path = Path(path) if path is not None else None
+        self._bundled = bundled
+        self._baseline = network.copy()
         self._dirty = False
         self._input: np.ndarray | None = None
         self._input_source = ""
@@ -98,6 +104,19 @@ class ModelSession(QObject):
         return self._name
 
     @property
+    def bundled(self) -> str | None:
+        """The bundled model shown, unchanged ("default", "bigger"), or None.
+
+        None once training has changed its weights or it was saved to a file.
+        """
+        return None if self._dirty else self._bundled
+
+    @property
+    def baseline(self) -> Network:
+        """The network as it was last set or saved (a copy): what a training run started from."""
+        return self._baseline.copy()
+
+    @property
     def dirty(self) -> bool:
         """True while the shown weights differ from what was last saved or loaded."""
         return self._dirty
@@ -106,11 +125,19 @@ class ModelSession(QObject):
     def n_outputs(self) -> int:
         return self._network.sizes[-1]
 
-    def set_network(self, network: Network, name: str, path: str | Path | None = None, dirty: bool = False) -> None:
-        """Show another network (a copy of it); emits ``networkChanged`` and ``infoChanged``."""
+    def set_network(
+        self, network: Network, name: str, path: str | Path | None = None, dirty: bool = False,
+        bundled: str | None = None,
+    ) -> None:
+        """Show another network (a copy of it); emits ``networkChanged`` and ``infoChanged``.
+
+        ``bundled`` names the bundled model it is, if it is one.
+        """
         self._network = network.copy()
+        self._baseline = network.copy()
         self._name = name
         self._path = Path(path) if path is not None else None
+        self._bundled = bundled
         self._dirty = bool(dirty)
         self._prediction = None
         self.networkChanged.emit()
@@ -142,6 +169,8 @@ class ModelSession(QObject):
         """The model was written to ``path``: it takes the file's name and is no longer dirty."""
         self._path = Path(path)
         self._name = self._path.stem
+        self._bundled = None  # it is a file of the user's now
+        self._baseline = self._network.copy()
         self._dirty = False
         self.infoChanged.emit()
 

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, object] = {
     "chart_mode": "softmax",  # the output chart's view of softmax networks: "raw" or "softmax"
     "unsure_threshold": 0.5,  # the output chart says "I don't know" below this top output
     "last_dir": str(Path.home()),  # where file dialogs open
+    "start_here_shown": False,  # Help > Start here was offered on the first start
 }
 
 #: Types of the training panel's keys (``TrainingPanel.config_dict``); keys

@@ -215,7 +215,7 @@ def test_below_the_threshold_it_says_i_dont_know(chart):
     chart.follow(_known_outputs_session(biases))
     assert chart.answer() is None and chart.winner() == 4  # the best guess, not announced
     big, line = chart.headline()
-    assert big == "I don't know" and line == "(best guess: 4, 0.23)"
+    assert big == "I don't know" and line == "(best guess: 4, output 0.23)"
     assert _highlighted(chart) == []
 
 
@@ -246,7 +246,7 @@ def test_moving_the_control_moves_the_line_and_flips_the_verdict(chart, qtbot):
         chart._threshold_box.setValue(0.7)  # as the user's spin box would
     assert blocker.args == [pytest.approx(0.7)]
     assert chart.threshold_line_position() == pytest.approx(0.7)
-    assert chart.answer() is None and chart.headline() == ("I don't know", "(best guess: 6, 0.60)")
+    assert chart.answer() is None and chart.headline() == ("I don't know", "(best guess: 6, output 0.60)")
     assert _highlighted(chart) == []
     chart.set_threshold(0.55)
     assert chart._threshold_box.value() == pytest.approx(0.55)
@@ -260,7 +260,8 @@ def test_softmax_threshold_applies_to_the_probability_and_hides_in_the_logit_vie
     chart.follow(session)
     assert session.network.output_activation == "softmax"
     assert chart.winner() == 2 and chart.answer() is None
-    assert chart.headline() == ("I don't know", "(best guess: 2, 0.40)")
+    # One wording everywhere: a softmax output is a probability, "40% confident".
+    assert chart.headline() == ("I don't know", "(best guess: 2, 40% confident)")
     chart.set_threshold(0.35)
     assert chart.answer() == 2 and chart.headline() == ("2", "40% confident")
     chart.set_mode("raw")
@@ -274,3 +275,25 @@ def test_the_none_output_winning_says_none_of_these(chart):
     chart.follow(_known_outputs_session(biases))
     assert chart.answer() == 10 and chart.headline() == ("none of these", "output 0.90")
     assert _highlighted(chart) == [10]
+
+
+def test_one_wording_of_confidence_for_each_kind_of_output():
+    from digitlab.ui.output_chart import confidence_text
+
+    assert confidence_text(0.96, "softmax") == "96% confident"
+    assert confidence_text(0.96, "sigmoid") == "output 0.96"  # an activation, not a probability
+
+
+@pytest.mark.parametrize("width", [200, 300, 415])
+def test_the_empty_headline_is_never_cut_off(qtbot, width):
+    chart = OutputChart()
+    qtbot.addWidget(chart)
+    chart.resize(width, 300)
+    chart.show()
+    qtbot.waitExposed(chart)
+    label = chart._headline.digit_label
+    assert label.text() == EMPTY_TEXT
+    needed = label.fontMetrics().horizontalAdvance(EMPTY_TEXT)
+    assert label.width() >= needed, (label.width(), needed)
+    # The panel cannot be made narrower than the headline needs.
+    assert chart.minimumSizeHint().width() >= needed
