@@ -424,3 +424,70 @@ def slowed_down(records, interval):
     last = records[-2:]
     return (len(last) == 2 and all(len(r.batch_losses) == 1 for r in last)
             and last[1].elapsed - last[0].elapsed >= 0.8 * interval)
+
+
+def test_the_panel_hands_the_data_set_name_to_the_child_and_never_loads_it_itself(qtbot, panel, monkeypatch):
+    def no_loading_here(name):
+        raise AssertionError("the GUI process loaded the training data")
+
+    # The spawned child imports its own digitlab.core.datasets: only this process is patched.
+    monkeypatch.setattr(datasets, "load_named", no_loading_here)
+    monkeypatch.setattr(datasets, "load_sample", no_loading_here)
+    with qtbot.waitSignal(panel.controller.dataLoaded, timeout=30_000):
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+        assert panel.status_label.text().startswith("Loading the sample set")
+    assert panel.status_label.text() == "Training on 500 digits of the sample set."
+    assert run_to_end(qtbot, panel, click=False).samples_seen == 500
+    assert panel.progress_bar.value() == 1000
+
+
+def test_data_the_child_cannot_load_gives_the_load_error_box(qtbot, panel, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path))
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (folder / name).write_bytes(b"not an IDX file at all")
+    panel.refresh_data_choices(select="mnist")
+    assert panel.data_name() == "mnist"
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(panel.events["errors"]), timeout=30_000)
+    title, text = panel.events["errors"][0]
+    assert title == "Cannot load the training data" and text and "\n" not in text
+    assert not panel.is_running() and panel.start_button.isEnabled()
+    assert panel.model() is not None and panel.events["ended"] == []
+
+
+def test_a_killed_child_is_reported_keeps_the_last_weights_and_a_new_run_starts(qtbot, panel):
+    import os
+    import signal
+
+    failures = []
+    panel.runFailed.connect(failures.append)
+    panel.epochs_spin.setValue(500)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(panel.events["snapshots"]) > 2, timeout=30_000)
+    os.kill(panel.controller.child_pid(), signal.SIGKILL)
+    qtbot.waitUntil(lambda: bool(failures), timeout=30_000)
+    assert "stopped unexpectedly" in panel.status_label.text()
+    assert panel.progress_bar.format() == "failed"
+    np.testing.assert_array_equal(panel.model().weights[0], panel.events["snapshots"][-1].weights[0])
+    assert panel.start_button.isEnabled()
+    panel.epochs_spin.setValue(1)
+    panel.continue_check.setChecked(True)  # carries on from the weights it kept
+    assert run_to_end(qtbot, panel).kind == "finished"
+
+
+def test_a_training_warning_shows_under_the_status(qtbot, panel):
+    # A far too high rate saturates the sigmoid neurons: the records then carry a warning.
+    panel.epochs_spin.setValue(500)
+    panel.train_size_spin.setValue(0)
+    panel.learning_rate_spin.setValue(100.0)
+    assert panel.learning_rate_spin.value() == 100.0
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(r.warning for r in panel.events["snapshots"]), timeout=60_000)
+    warnings = {r.warning for r in panel.events["snapshots"] if r.warning}
+    qtbot.waitUntil(lambda: panel.status_label.text().partition("\nWarning: ")[2] in warnings, timeout=10_000)
+    with qtbot.waitSignal(panel.runEnded, timeout=10_000):
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert "Warning" not in panel.status_label.text()  # the end of the run says how it ended

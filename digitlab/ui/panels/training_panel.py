@@ -17,8 +17,10 @@ Who owns what
 The panel owns the :class:`~digitlab.ui.training_worker.TrainingController`
 and the model's :class:`~digitlab.core.history.History` (``panel.history``),
 which :class:`~digitlab.ui.widgets.learning_curves.LearningCurves`
-(``panel.curves``) draws. The network being trained is touched only by the
-worker thread; everything that leaves the panel is a copy
+(``panel.curves``) draws. A run trains in a child process, which also loads
+the data set (the panel hands it the set's name, so the window never waits for
+a load); the network handed to the run is touched only by the worker thread
+until the run ends. Everything that leaves the panel is a copy
 (``modelReplaced``) or a progress record of read-only copies (``snapshot``,
 ``runEnded``).
 """
@@ -30,20 +32,22 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
-    QApplication, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QApplication, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from digitlab.core import datasets
 from digitlab.core.architecture import ArchitectureError
 from digitlab.core.history import History
 from digitlab.core.network import Network
-from digitlab.core.none_class import noise_count
-from digitlab.core.training import Progress, StepBatch, TrainingConfig
+from digitlab.core.training import Progress, TrainingConfig
+from digitlab.core.training_process import RunInfo
 from digitlab.ui.panels.hyperparameters import HyperparameterForm
 from digitlab.ui.training_worker import IDLE, PAUSED, TrainingController
 from digitlab.ui.widgets.learning_curves import LearningCurves
+from digitlab.ui.widgets.step_strip import StepStrip, format_duration
+
+__all__ = ["FORM_FIELDS", "StepStrip", "TrainingPanel", "format_duration"]
 
 #: The form's fields, also reachable as attributes of the panel
 #: (``panel.learning_rate_spin``): the window, its benchmark and the tests
@@ -92,6 +96,8 @@ class TrainingPanel(QWidget):
         self._data_cache: dict[str, datasets.DataSplit] = {}
         self._run_samples = 0  # samples the current run will see in total
         self._run_epochs = 0
+        self._status_text = "Ready."
+        self._warning = ""  # the newest record's training warning
         #: Asked before Start or Reset discards the current model; returning
         #: False cancels (the window asks whether to save an unsaved model).
         self.replace_guard: Callable[[], bool] | None = None
@@ -111,6 +117,8 @@ class TrainingPanel(QWidget):
         self.controller.progress.connect(self._on_progress)
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(self._on_failed)
+        self.controller.dataLoaded.connect(self._on_data_loaded)
+        self.controller.loadFailed.connect(self._on_load_failed)
         self.controller.stateChanged.connect(self._on_state_changed)
         self._update_enabled()
 
@@ -241,7 +249,10 @@ class TrainingPanel(QWidget):
         return self.form.data_name()
 
     def load_data(self, name: str | None = None) -> datasets.DataSplit:
-        """The named data set (default: the chosen one), loaded once and cached."""
+        """The named data set (default: the chosen one), loaded here once and cached.
+
+        Start does not use it (the training child loads the data itself).
+        """
         name = name or self.data_name()
         if name not in self._data_cache:
             # Reading the full MNIST takes about a second, once: say so with the cursor.
@@ -294,12 +305,11 @@ class TrainingPanel(QWidget):
         self.controller.stop()
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Stop any run and wait for its thread (window close, app quit)."""
+        """End any run at once (its child process too) and wait for its thread (window close, app quit)."""
         running = self.is_running()
         stopped = self.controller.shutdown(timeout_ms)
-        if running and self._training_net is not None and stopped:
-            self._model = self._training_net
-            self._training_net = None
+        if running and stopped:
+            self._take_back_network()
         self._update_enabled()
         return stopped
 
@@ -313,11 +323,6 @@ class TrainingPanel(QWidget):
         except ValueError as err:  # ArchitectureError is a ValueError
             self.errorOccurred.emit("Cannot start training", str(err))
             return False
-        try:
-            split = self.load_data()
-        except (OSError, ValueError) as err:
-            self.errorOccurred.emit("Cannot load the training data", str(err))
-            return False
         if self.continue_check.isChecked() and self._architecture_matches_model():
             network = self._model.copy()
         else:
@@ -327,15 +332,39 @@ class TrainingPanel(QWidget):
             self._model = network.copy()
             self._clear_history()
             self.modelReplaced.emit(network.copy())
-        n_train = min(config.train_size or len(split.train_labels), len(split.train_labels))
-        self._run_samples = (n_train + noise_count(network, config.none_class, n_train)) * config.epochs
-        self._run_epochs = config.epochs
+        name = self.data_name()
+        try:
+            # The child process loads the data set itself: the window never waits for a load.
+            self.controller.start(network, name, config, paused=paused, batch_rate=self.form.batch_rate())
+        except OSError as err:  # no shared memory for the weights
+            self.errorOccurred.emit("Cannot start training", str(err))
+            return False
         self._training_net = network
-        self.controller.start(network, split, config, paused=paused, batch_rate=self.form.batch_rate())
+        self._run_samples = 0  # known once the child has loaded the data
+        self._run_epochs = config.epochs
+        self._warning = ""
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat(f"Epoch 1/{config.epochs}")
-        self.status_label.setText(f"Training on {n_train:,} digits of the {split.name} set.")
+        self._set_status(f"Loading the {name} set\u2026")
         return True
+
+    @Slot(object)
+    def _on_data_loaded(self, info: RunInfo) -> None:
+        self._run_samples = info.run_samples
+        self._set_status(f"Training on {info.train_examples:,} digits of the {info.data_name} set.")
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        self._take_back_network()
+        self._reset_progress("Ready.")
+        self._update_enabled()
+        self.errorOccurred.emit("Cannot load the training data", message)
+
+    def _take_back_network(self) -> None:
+        # The run is over: the network it trained (holding its last weights) is ours again.
+        if self._training_net is not None:
+            self._model = self._training_net
+            self._training_net = None
 
     # ====================================================== worker records
     def _record_losses(self, record: Progress) -> None:
@@ -356,27 +385,26 @@ class TrainingPanel(QWidget):
         if record.step is not None:  # its loss is the history's newest: number it as the curves do
             self.step_strip.show_step(record.step, self.history.batches)
         self._show_progress(record)
+        self._show_warning(getattr(record, "warning", ""))
         self.snapshot.emit(record)
 
     @Slot(object)
     def _on_finished(self, record: Progress) -> None:
         self._record_losses(record)
         self.curves.refresh()
-        # The worker is done: the trained network is ours again.
-        if self._training_net is not None:
-            self._model = self._training_net
-            self._training_net = None
+        self._take_back_network()
         self._show_progress(record)
-        self.status_label.setText(self._end_text(record))
+        self._warning = ""
+        self._set_status(self._end_text(record))
         self._update_enabled()
         self.runEnded.emit(record)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if self._training_net is not None:
-            self._model = self._training_net
-            self._training_net = None
-        self.status_label.setText(message)
+        # Also when the child died: the network holds the last weights the window showed.
+        self._take_back_network()
+        self._warning = ""
+        self._set_status(message)
         self.progress_bar.setFormat("failed")
         self._update_enabled()
         self.runFailed.emit(message)
@@ -404,10 +432,21 @@ class TrainingPanel(QWidget):
 
     def _show_epoch(self, record: Progress) -> None:
         stats = record.epoch_stats
-        self.status_label.setText(
+        self._set_status(
             f"Epoch {stats.epoch}: training accuracy {100 * stats.train_accuracy:.1f}%, "
             f"validation accuracy {100 * stats.val_accuracy:.1f}% (loss {stats.val_loss:.4f})."
         )
+
+    def _set_status(self, text: str) -> None:
+        """The status line: ``text``, and the run's training warning under it if there is one."""
+        self._status_text = text
+        self.status_label.setText(f"{text}\nWarning: {self._warning}" if self._warning else text)
+
+    def _show_warning(self, warning: str) -> None:
+        # A record's warning (saturated outputs, say) holds until a record without one.
+        if warning != self._warning:
+            self._warning = warning
+            self._set_status(self._status_text)
 
     def _end_text(self, record: Progress) -> str:
         if record.kind == "diverged":
@@ -420,7 +459,8 @@ class TrainingPanel(QWidget):
     def _reset_progress(self, text: str) -> None:
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("idle")
-        self.status_label.setText(text)
+        self._warning = ""
+        self._set_status(text)
 
     # ============================================================ reactions
     @Slot()
@@ -450,51 +490,3 @@ class TrainingPanel(QWidget):
         """Restore settings from :meth:`config_dict` output; unknown keys and bad values are skipped."""
         self.form.set_config_dict(values)
         self._update_enabled()
-
-
-class StepStrip(QWidget):
-    """What the last Step trained: the batch's number and loss, and its first digits with their labels."""
-
-    MAX_DIGITS = 10
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setToolTip("The mini-batch the last Step trained on: what gradient descent just learned from.")
-        self.caption = QLabel()
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.caption, 0, 0, 1, self.MAX_DIGITS + 1)
-        self.images = [QLabel() for _ in range(self.MAX_DIGITS)]
-        self.labels = [QLabel() for _ in range(self.MAX_DIGITS)]
-        for col, (image, label) in enumerate(zip(self.images, self.labels)):
-            grid.addWidget(image, 1, col, Qt.AlignmentFlag.AlignCenter)
-            grid.addWidget(label, 2, col, Qt.AlignmentFlag.AlignCenter)
-        grid.setColumnStretch(self.MAX_DIGITS, 1)
-        self.step: StepBatch | None = None  # the batch shown
-        self.hide()
-
-    def show_step(self, step: StepBatch, number: int) -> None:
-        """Show ``step``, the history's mini-batch ``number``."""
-        self.step = step
-        self.caption.setText(f"Step: mini-batch {number}, loss {step.loss:.4f}")
-        for i, (image, label) in enumerate(zip(self.images, self.labels)):
-            shown = i < len(step.labels)
-            image.setVisible(shown)
-            label.setVisible(shown)
-            if shown:
-                # Dark ink on white, twice the size: the digits as a page shows them.
-                ink = np.ascontiguousarray(255 - np.clip(step.images[i] * 255, 0, 255).astype(np.uint8))
-                picture = QImage(ink.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
-                image.setPixmap(QPixmap.fromImage(picture).scaled(56, 56))
-                label.setText(str(int(step.labels[i])))
-        self.show()
-
-
-def format_duration(seconds: float) -> str:
-    """``75`` -> ``"1:15"``, ``3725`` -> ``"1:02:05"``; ``"?"`` when unknown (infinite)."""
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
