@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture
 def open_window(qtbot, tmp_path, monkeypatch):
-    """``open_window(network=None)`` -> a shown MainWindow; closed for real at teardown.
+    """``open_window(network=None, metadata=None, path=None)`` -> a shown MainWindow; closed for real at teardown.
 
     qtbot.addWidget holds only a weak reference: a window with a running worker
     would be freed without its closeEvent and the QThread would die running.
@@ -19,8 +19,8 @@ def open_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITLAB_DATA_DIR", str(tmp_path / "data"))
     windows = []
 
-    def make(network=None):
-        window = MainWindow(network) if network is not None else MainWindow()
+    def make(network=None, metadata=None, path=None):
+        window = MainWindow(network, metadata, path) if network is not None else MainWindow()
         qtbot.addWidget(window)  # deleted by Qt at the end (freeing it from Python's GC crashed)
         window.errors = []
         window.show_error = lambda title, text: window.errors.append((title, text))
