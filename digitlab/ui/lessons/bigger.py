@@ -277,15 +277,16 @@ class BiggerView(RunningLessonView):
 
     def _show_headings(self, result) -> None:
         for name in lesson.MODELS:
+            title = f"<b style='color: {COLORS[name]}'>{NAMES[name]}</b>"
             if self._networks is None:
-                self._headings[name].setText(f"<b style='color: {COLORS[name]}'>{NAMES[name]}</b>")
+                self._headings[name].setText(title)
                 continue
             network = self._networks[name]
             structure = "-".join(str(size) for size in network.sizes)
             cost = "cross-entropy" if network.cost == "cross_entropy" else "squared error"
             measured = ("not measured yet" if result is None else
                         f"reads <b>{result.accuracy(name):.1%}</b> of {result.n_digits:,} unseen digits")
-            self._headings[name].setText(f"<b style='color: {COLORS[name]}'>{NAMES[name]}</b><br>{structure}, {network.activation}, {cost}"
+            self._headings[name].setText(f"{title}<br>{structure}, {network.activation}, {cost}"
                                          f"<br>{network.n_parameters:,} parameters<br>{measured}")
 
     def _show(self, result) -> None:
