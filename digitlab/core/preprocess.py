@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitlab.core.background import background_surface, ink_polarity, main_extent
+from digitlab.core.background import background_surface, ink_polarity, main_extent, noise_level, without_specks
 
 __all__ = [
     "FIELD_SIZE",
@@ -71,6 +71,8 @@ MIN_INK_FRACTION = 0.001
 # Ink separated from the digit by empty rows or columns this share of the
 # picture wide is dust on a scan, not part of the digit.
 _SPECK_GAP = 0.08
+# Ink weaker than this many standard deviations of the picture's noise is noise.
+_NOISE_CUT = 4.0
 
 STROKE_RANGE = (2.0, 3.0)
 """Stroke width, in pixels of the 28x28 result, that :func:`prepare` aims for."""
@@ -205,7 +207,8 @@ def _ink_map(gray: np.ndarray, threshold: float) -> np.ndarray | None:
     # paper may be darker than mid-grey and still carry darker ink.
     dark_ink = ink_polarity(gray, background)
     # Uneven light (a photo) makes the paper a smooth surface, not one level.
-    paper = background_surface(gray, dark_ink, background)
+    noise = noise_level(gray)
+    paper = background_surface(gray, dark_ink, background, noise)
     # Dark ink on paper is inverted so ink is bright.
     ink = paper - gray if dark_ink else gray - paper
     ink = np.asarray(ink, dtype=np.float32)
@@ -213,9 +216,17 @@ def _ink_map(gray: np.ndarray, threshold: float) -> np.ndarray | None:
     if peak < MIN_CONTRAST:
         return None
     ink *= np.float32(1 / peak)
-    ink *= ink >= threshold
+    # A camera's grain passes a fixed threshold where the ink is faint: cut at
+    # several times the noise too, and drop the specks that still get through.
+    ink *= ink >= max(threshold, _NOISE_CUT * noise / peak)
+    ink *= without_specks(ink > 0)
     if float(ink.sum()) < MIN_INK_FRACTION * ink.size:
         return None
+    # Blur and uneven ink leave a stroke's core grey where MNIST's is white.
+    inked = np.count_nonzero(ink)
+    if np.count_nonzero(ink >= 0.999) < 0.1 * inked:  # else the core is white already (a canvas)
+        core = float(np.percentile(ink[ink > 0], 90))
+        np.minimum(ink * np.float32(1 / core), 1.0, out=ink)
     return ink
 
 
