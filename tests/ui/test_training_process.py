@@ -1,0 +1,103 @@
+"""The main window with training in a child process: closing mid-run, a killed child, a long batch."""
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from digitlab.core.training_process import TrainingProcess
+
+
+def pid_gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def segment_exists(name):
+    return (Path("/dev/shm") / name).exists()
+
+
+def start_long_run(qtbot, window, hidden="16,16", batch=10):
+    panel = window.training_panel
+    panel.refresh_data_choices(select="sample")
+    panel.hidden_edit.setText(hidden)
+    panel.batch_spin.setValue(batch)
+    panel.epochs_spin.setValue(500)
+    panel.train_size_spin.setValue(0)
+    snapshots = []
+    panel.snapshot.connect(snapshots.append)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert panel.is_running(), window.errors
+    return panel, snapshots
+
+
+def test_closing_the_window_mid_run_ends_the_child_and_its_shared_memory(qtbot, open_window):
+    window = open_window()
+    panel, snapshots = start_long_run(qtbot, window)
+    qtbot.waitUntil(lambda: len(snapshots) > 2, timeout=30_000)
+    pid, segment = panel.controller.child_pid(), panel.controller.segment_name()
+    assert pid != os.getpid() and (segment_exists(segment) or not Path("/dev/shm").is_dir())
+    window.close()
+    assert not panel.is_running()
+    assert pid_gone(pid), "the training child outlived the window"
+    assert not segment_exists(segment), "the shared-memory segment leaked"
+    assert window.errors == []
+
+
+def test_closing_during_one_long_batch_ends_cleanly(qtbot, open_window, monkeypatch):
+    # Issue 13: a batch of 9,000 through wide layers takes seconds; closing must not wait for it.
+    window = open_window()
+    ends = []
+    original = TrainingProcess.finish
+
+    def finish(process, *args, **kwargs):
+        messages = original(process, *args, **kwargs)
+        ends.append(process.exitcode())
+        return messages
+
+    monkeypatch.setattr(TrainingProcess, "finish", finish)  # records how the child ended; the real finish runs
+    panel, snapshots = start_long_run(qtbot, window, hidden="1024,1024,1024", batch=9000)
+    qtbot.waitUntil(lambda: panel.history.batches >= 1, timeout=120_000)  # the next long batch is under way
+    pid, segment = panel.controller.child_pid(), panel.controller.segment_name()
+    window.close()
+    assert pid_gone(pid) and not segment_exists(segment)
+    assert ends and ends[0] == -signal.SIGTERM  # it could not stop by itself in time: terminated
+    assert not panel.is_running()
+
+
+def test_a_killed_child_leaves_the_window_usable_with_its_last_weights(qtbot, open_window):
+    window = open_window()
+    panel, snapshots = start_long_run(qtbot, window)
+    qtbot.waitUntil(lambda: len(snapshots) > 2, timeout=30_000)
+    os.kill(panel.controller.child_pid(), signal.SIGKILL)
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=30_000)
+    assert window.errors and window.errors[-1][0] == "Training failed"
+    assert "stopped unexpectedly" in window.errors[-1][1]
+    # The window shows (and predicts with) the last weights that reached it.
+    np.testing.assert_array_equal(window.session.network.weights[0], snapshots[-1].weights[0])
+    np.testing.assert_array_equal(panel.model().weights[0], snapshots[-1].weights[0])
+    # And a new run starts and ends as usual.
+    panel.epochs_spin.setValue(1)
+    panel.train_size_spin.setValue(200)
+    with qtbot.waitSignal(panel.runEnded, timeout=30_000) as ended:
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert ended.args[0].kind == "finished" and ended.args[0].samples_seen == 200
+
+
+def test_the_final_records_weights_become_the_windows_model(qtbot, open_window):
+    window = open_window()
+    panel = window.training_panel
+    panel.train_size_spin.setValue(300)
+    panel.epochs_spin.setValue(1)
+    ended = []
+    panel.runEnded.connect(ended.append)
+    with qtbot.waitSignal(panel.runEnded, timeout=30_000):
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert ended[0].kind == "finished"
+    np.testing.assert_array_equal(window.session.network.weights[0], ended[0].weights[0])
+    np.testing.assert_array_equal(panel.model().weights[-1], ended[0].weights[-1])
