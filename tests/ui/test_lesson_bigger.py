@@ -144,7 +144,29 @@ def test_drawing_on_the_canvas_changes_both_charts(qtbot, open_window):
         shown = view.charts[name].values()
         np.testing.assert_allclose(shown, outputs, rtol=1e-6)
         assert not np.allclose(shown, before[name])
-    # A stroke down the middle is a 1 to both (and to the main Output panel, with the default network).
-    assert view.charts["default"].answer() == view.charts["bigger"].answer() == 1
+    # A stroke down the middle is a 1 to both: their largest output is the 1's.
+    assert int(np.argmax(view.charts["default"].values())) == int(np.argmax(view.charts["bigger"].values())) == 1
     window.close()  # shutdown: any run is stopped and waited for
     assert not view.is_running()
+
+
+def test_output_bars_name_the_answer_only_when_sure(qtbot):
+    from digitlab.ui.lessons.bigger import OutputBars
+
+    bars = OutputBars()
+    qtbot.addWidget(bars)
+    sure = np.full(10, 0.05)
+    sure[3] = 0.9
+    bars.set_outputs(sure, "sigmoid")
+    assert bars.answer() == 3 and "output 0.90" in bars.answer_text()
+    assert bars._plot.getAxis("left").labelText == "activation"
+    unsure = np.full(10, 0.1)
+    unsure[6] = 0.3
+    bars.set_outputs(unsure, "softmax")
+    assert bars.answer() is None and bars.answer_text() == "I don't know (best guess: 6, 0.30)"
+    assert bars._plot.getAxis("left").labelText == "probability"
+    eleven = np.full(11, 0.01)
+    eleven[10] = 0.9
+    bars.set_outputs(eleven, "softmax")
+    assert bars.answer() == 10 and "none" in bars.answer_text() and "90% confident" in bars.answer_text()
+    np.testing.assert_allclose(bars.values(), eleven)

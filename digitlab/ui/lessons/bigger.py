@@ -73,6 +73,7 @@ class OutputBars(QWidget):
         self._values = np.zeros(10)
         self._answer: int | None = None
         self._activation = "sigmoid"
+        self._axes: tuple | None = None  # (outputs, output activation) the axes are set up for
         self._answer_label = QLabel(EMPTY_TEXT)
         self._answer_label.setToolTip("The network's answer: the output neuron with the largest value.")
         self._plot = _CompactPlot(QSize(200, 170))
@@ -100,8 +101,12 @@ class OutputBars(QWidget):
         self._values = None if values is None else np.asarray(values, dtype=np.float64).copy()
         shown = np.zeros(count) if self._values is None else self._values
         labels = output_labels(shown.size)
-        self._plot.getAxis("bottom").setTicks([list(enumerate(labels))])
-        self._plot.setXRange(-0.6, shown.size - 0.4, padding=0)
+        axes = (shown.size, output_activation)
+        if axes != self._axes:  # only on a change: the axes re-lay out, and drawing updates 60 times a second
+            self._axes = axes
+            self._plot.getAxis("bottom").setTicks([list(enumerate(labels))])
+            self._plot.setXRange(-0.6, shown.size - 0.4, padding=0)
+            self._plot.setLabel("left", "probability" if output_activation == "softmax" else "activation")
         self._answer = None
         if self._values is None:
             text = EMPTY_TEXT
@@ -119,7 +124,6 @@ class OutputBars(QWidget):
         muted = style.muted_color(self.palette())
         brushes = [QColor(style.ACCENT) if i == self._answer else muted for i in range(shown.size)]
         self._bars.setOpts(x=np.arange(shown.size), height=shown, width=0.7, brushes=brushes)
-        self._plot.setLabel("left", "probability" if output_activation == "softmax" else "activation")
 
     def values(self) -> np.ndarray:
         """The bar heights shown (zeros when empty)."""
