@@ -1,4 +1,9 @@
-"""Application start-up: QApplication, theme, the main window and a clean shutdown."""
+"""Application start-up: QApplication, theme, the main window and a clean shutdown.
+
+Closing the window, ``app.quit()``, Ctrl+C, SIGTERM and SIGHUP all end in the
+same place: the window's threads stopped and its settings saved. The signals
+ask nothing (no "save it first?"): a terminal or a session manager is waiting.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,12 @@ from PySide6.QtWidgets import QApplication
 
 from digitlab import __version__
 from digitlab.paths import resource
+from digitlab.ui.platform_check import xcb_problem
+from digitlab.ui.quit_signals import QuitOnSignals
 
 QUIT_AFTER_ENV = "DIGITLAB_QUIT_AFTER_MS"
+#: The exit status after Ctrl+C, SIGTERM or SIGHUP: handled as a close, so a clean 0.
+SIGNAL_EXIT_CODE = 0
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -82,6 +91,11 @@ def run_app(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse_args(argv)
     quit_after = _quit_delay_ms()
+    if QApplication.instance() is None:
+        problem = xcb_problem(argv)
+        if problem:  # Qt itself would abort the process (exit 134) with a paragraph
+            _print_error(problem)
+            return 1
     app = create_application(argv)
 
     from digitlab.ui.main_window import MainWindow
@@ -92,6 +106,8 @@ def run_app(argv: list[str] | None = None) -> int:
     # aboutToQuit also covers quitting without a close event (session end, app.quit()).
     app.aboutToQuit.connect(window.shutdown)
     window.show()
+    from digitlab.ui import selftest
+    smoke = selftest.start_if_asked(window)  # noqa: F841 - DIGITLAB_SMOKE_TRAIN=1: the package's smoke test
     problem = problem or window.startup_problem
     if problem:
         QTimer.singleShot(0, window, lambda: window.show_error("Could not open the model", problem))
@@ -102,6 +118,11 @@ def run_app(argv: list[str] | None = None) -> int:
     quit_timer.timeout.connect(app.quit)
     if quit_after is not None:
         quit_timer.start(quit_after)
+    # exit(), unlike quit(), closes no window: no closeEvent, so no question asked;
+    # the finally below stops the threads and saves the settings as a close does.
+    # (Before this point a Ctrl+C is a KeyboardInterrupt: the CLI's one line.)
+    signals = QuitOnSignals(lambda signum: app.exit(SIGNAL_EXIT_CODE))
+    signals.install()
     try:
         code = app.exec()
     finally:
@@ -114,4 +135,11 @@ def run_app(argv: list[str] | None = None) -> int:
         window.shutdown()
         window.save_settings()
         window.deleteLater()
+        signals.uninstall()
     return int(code)
+
+
+def _print_error(message: str) -> None:
+    """``digitlab: error: ...`` on stderr, where there is one (windowed builds have none)."""
+    if sys.stderr is not None:
+        print(f"digitlab: error: {message}", file=sys.stderr, flush=True)

@@ -98,7 +98,7 @@ class DownloadWorker(QObject):
         except download.DownloadCancelled:
             result = ("cancelled", "")
         except (download.DownloadError, OSError, ValueError) as err:
-            result = ("failed", str(err))
+            result = ("failed", _sentence(str(err)))
         else:
             result = ("ok", str(folder))
         # Back to the GUI thread, so the dialog may delete it once the thread ended.
@@ -108,6 +108,11 @@ class DownloadWorker(QObject):
     def _report(self, name: str, done: int, total: int) -> None:
         # Called on the worker thread: only emit, never touch a widget.
         self.progress.emit(name, float(done), float(total))
+
+
+def _sentence(message: str) -> str:
+    """The core's one-line message as a sentence for a message box: capital first letter."""
+    return message[:1].upper() + message[1:]
 
 
 class DownloadDialog(QProgressDialog):
@@ -132,7 +137,8 @@ class DownloadDialog(QProgressDialog):
         super().__init__("Downloading the full MNIST...", "Cancel", 0, 1000, parent)
         self.setWindowTitle("Download full MNIST")
         # Not modal: a modal QProgressDialog runs processEvents() inside setValue(),
-        # which would re-enter these slots.
+        # which would re-enter these slots, and the main window must stay closable.
+        # start() therefore uses show(): open() would make it window-modal again.
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.setAutoClose(False)
         self.setAutoReset(False)
@@ -160,7 +166,7 @@ class DownloadDialog(QProgressDialog):
         """Show the dialog (without blocking) and start downloading."""
         self._label.setText("Connecting...")
         self.setValue(0)
-        self.open()
+        self.show()
         self._worker_thread.start()
 
     def is_running(self) -> bool:
@@ -176,18 +182,20 @@ class DownloadDialog(QProgressDialog):
         self._cancel.set()
         self._label.setText("Cancelling...")
 
-    def shutdown(self, timeout_ms: int = 35_000) -> bool:
-        """Cancel and wait for the worker thread (window closing).
+    def shutdown(self) -> None:
+        """Cancel and wait for the worker thread to end (the window is closing).
 
-        The download notices the cancel between chunks; a stalled server can
-        hold a read for the download's 30 s timeout, hence the long default:
-        a QThread destroyed while it runs would abort the whole process.
+        The download's watchdog shuts its socket down within a tenth of a
+        second of the cancel, whatever the server does, so this wait is short.
+        It has no time limit on purpose: a QThread destroyed while it runs
+        aborts the whole process.
         """
         self._cancel.set()
+        self.hide()
         if self._worker_thread is None:
-            return True
+            return
         self._worker_thread.quit()
-        return self._worker_thread.wait(timeout_ms)
+        self._worker_thread.wait()
 
     @Slot(str, float, float)
     def _on_progress(self, name: str, done: float, total: float) -> None:

@@ -1,6 +1,8 @@
 """Application start-up and shutdown: in-process and as a real subprocess."""
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -176,3 +178,93 @@ def test_ui_benchmark_returns_complete_rows(qapp):
     assert not QApplication.topLevelWidgets() or all(
         not w.isVisible() or w.windowTitle() != "DigitLab" for w in QApplication.topLevelWidgets()
     )
+
+
+# --- Qt's X11 platform checked before Qt can abort (issue 12) --------------------------
+
+from digitlab.ui import platform_check  # noqa: E402
+
+
+def packages_in_the_packaging_list():
+    """packaging/linux/qt-system-libraries.txt read as list-system-libraries.sh reads it."""
+    entries = []
+    text = (REPO / "packaging" / "linux" / "qt-system-libraries.txt").read_text()
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        if line.strip():
+            entries.append(tuple("".join(re.sub(r"\([^)]*\)", "", name).split()) for name in line.split("|")))
+    return entries
+
+
+def test_the_embedded_package_list_is_the_packaging_list():
+    assert [names for names, _ in platform_check.SYSTEM_PACKAGES] == packages_in_the_packaging_list()
+
+
+def test_the_apt_line_names_what_the_packaging_script_prints():
+    script = REPO / "packaging" / "linux" / "list-system-libraries.sh"
+    printed = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=True).stdout.split()
+    assert platform_check.apt_command() == "sudo apt-get install " + " ".join(printed)
+
+
+X11_DESKTOP = {"DISPLAY": ":0"}
+
+
+def test_missing_xcb_libraries_are_named_with_the_apt_line():
+    absent = {"libxcb-cursor.so.0", "libxkbcommon-x11.so.0"}
+    problem = platform_check.xcb_problem([], X11_DESKTOP, lambda name: name not in absent, "linux")
+    first, second = problem.splitlines()
+    assert first.startswith("cannot open a window: Qt's X11 support needs libxcb-cursor0, libxkbcommon-x11-0,")
+    assert second.strip() == platform_check.apt_command()
+    assert "libxcb-cursor0" in second.split() and "libegl1" in second.split()
+
+
+def test_the_check_asks_only_where_qt_would_use_xcb():
+    found_nothing = lambda name: False  # noqa: E731
+    found_all = lambda name: True  # noqa: E731
+    problem = platform_check.xcb_problem
+    assert problem([], X11_DESKTOP, found_all, "linux") is None
+    assert problem([], {"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, found_all, "linux") is None
+    assert problem([], {"DISPLAY": ":0"}, found_nothing, "linux") is not None  # Qt's default is xcb
+    assert problem([], {"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"}, found_nothing, "linux") is None
+    assert problem([], {"DISPLAY": ":0", "QT_QPA_PLATFORM": "wayland;xcb"}, found_nothing, "linux") is None
+    assert problem([], {"WAYLAND_DISPLAY": "wayland-0"}, found_nothing, "linux") is None
+    assert problem([], {"DISPLAY": ":0"}, found_nothing, "darwin") is None
+    assert problem(["-platform", "offscreen"], {"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, found_nothing,
+                   "linux") is None
+    assert problem(["-platform", "xcb"], {"QT_QPA_PLATFORM": "offscreen"}, found_all, "linux") \
+        == platform_check.NO_DISPLAY_MESSAGE
+    # Unused libraries (OpenSSL, the GLX integration) never stop the window.
+    assert problem([], X11_DESKTOP, lambda name: name not in ("libssl.so.3", "libxcb-glx.so.0"), "linux") is None
+
+
+def test_no_display_is_one_clear_line_and_exit_1_not_an_abort(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(QT_QPA_PLATFORM="xcb", DIGITLAB_SETTINGS_PATH=str(tmp_path / "s.ini"),
+               PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-m", "digitlab"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 1, result.stderr  # Qt alone aborts: 134 (-6)
+    assert result.stderr.splitlines() == ["digitlab: error: " + platform_check.NO_DISPLAY_MESSAGE]
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb for a real X display")
+def test_a_real_x_display_passes_the_check_and_the_window_opens(tmp_path):
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0",
+                               "1366x768x24"], pass_fds=(write_end,), stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as reader:
+            display = ":" + reader.readline().strip()
+        env = dict(os.environ)
+        env.pop("WAYLAND_DISPLAY", None)
+        env.update(QT_QPA_PLATFORM="xcb", DISPLAY=display, DIGITLAB_QUIT_AFTER_MS="300",
+                   DIGITLAB_SETTINGS_PATH=str(tmp_path / "s.ini"), DIGITLAB_DATA_DIR=str(tmp_path / "data"),
+                   PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""))
+        result = subprocess.run([sys.executable, "-m", "digitlab"], env=env, cwd=tmp_path,
+                                capture_output=True, text=True, timeout=90)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert result.returncode == 0, result.stderr
+    assert "cannot open a window" not in result.stderr
