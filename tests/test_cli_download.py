@@ -67,3 +67,39 @@ def test_download_unreachable_mirror(capsys, tmp_path, mirror):
     status, out, err = run(capsys, "download", "--dest", str(tmp_path / "d"), "--mirror", mirror.url)
     assert status == 1
     assert_one_line_error(err.strip().splitlines()[-1], "could not download", "HTTP 404")
+
+
+def test_download_offline_says_so_in_plain_words(capsys, tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # nothing listens there: connection refused
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}/mnist/"
+    status, out, err = run(capsys, "download", "--dest", str(tmp_path / "d"),
+                           "--mirror", refused, "--mirror", "http://digitlab-test.invalid/mnist/")
+    assert status == 1
+    assert_one_line_error(err, "no internet connection: DigitLab could not reach the MNIST servers.",
+                          "Connect and try again, or train on the bundled sample.")
+    assert "Errno" not in err and "http" not in err
+
+
+def test_download_ctrl_c_on_a_crawling_mirror_returns_at_once(capsys, tmp_path, mirror):
+    import threading
+    import time
+
+    mirror.trickle = (2, 1.0)  # 2 bytes a second: no read ever times out
+    pressed = []
+
+    def press_ctrl_c():
+        pressed.append(time.monotonic())
+        _thread.interrupt_main()
+
+    timer = threading.Timer(1.0, press_ctrl_c)
+    timer.start()
+    status, out, err = run(capsys, "download", "--dest", str(tmp_path / "d"), "--mirror", mirror.url)
+    took = time.monotonic() - pressed[0]
+    timer.join()
+    assert status == 130 and "download cancelled" in err and "Traceback" not in err
+    assert took < 5, f"Ctrl+C took {took:.1f} s"  # it used to wait for the server, for ever
+    part = tmp_path / "d" / "train-images-idx3-ubyte.gz.part"
+    assert mirror.files["train-images-idx3-ubyte.gz"].startswith(part.read_bytes())
