@@ -187,3 +187,82 @@ def test_none_of_these_is_restored_and_kept_in_the_model_metadata(qtbot, form):
     assert other.none_class() == "eleventh" and other.outputs() == 11
     other.set_config_dict({"none_class": "none"})
     assert other.none_class() is None
+
+
+def type_into(qtbot, spin, text):
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), text)
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+
+
+def test_a_typed_rate_above_the_maximum_is_corrected_and_said_so(qtbot, form):
+    # Issue 12: 1000 used to end up as 100 silently (the spin box dropped the last key).
+    assert form.note() == "" and not form.note_label.isVisible()
+    type_rate(qtbot, form, "1000")
+    assert form.learning_rate_spin.value() == 100.0
+    assert form.note() == "Learning rate: 1000 is more than the largest value allowed, so it was set to 100."
+    assert form.note_label.isVisible()
+    form.momentum_spin.setFocus()  # moving on leaves the note up
+    assert form.note()
+    type_rate(qtbot, form, "2")  # a rate in range: the note goes
+    assert form.learning_rate_spin.value() == 2.0 and form.note() == ""
+
+
+@pytest.mark.parametrize("field, text, value, words", [
+    ("batch_spin", "20000", 10_000, "Batch size: 20000 is more than the largest value allowed, so it was set to 10000."),
+    ("momentum_spin", "5", 0.99, "Momentum: 5 is more than the largest value allowed, so it was set to 0.99."),
+    ("learning_rate_spin", "0.00001", 0.0001, "Learning rate: 1e-05 is less than the smallest value allowed"),
+])
+def test_every_number_field_says_when_it_corrects_a_typed_value(qtbot, form, field, text, value, words):
+    spin = getattr(form, field)
+    type_into(qtbot, spin, text)
+    assert spin.value() == pytest.approx(value)
+    assert form.note().startswith(words)
+    form.epochs_spin.setValue(3)  # another setting chosen: the note has done its job
+    assert form.note() == ""
+
+
+def test_a_value_in_range_gives_no_note(qtbot, form):
+    type_rate(qtbot, form, "50")
+    type_into(qtbot, form.batch_spin, "10000")
+    assert form.learning_rate_spin.value() == 50 and form.batch_spin.value() == 10_000
+    assert form.note() == ""
+
+
+def test_layers_too_big_to_save_are_refused_with_the_cores_message(qtbot, form):
+    form.hidden_edit.setFocus()
+    form.hidden_edit.selectAll()
+    qtbot.keyClicks(form.hidden_edit, ",".join(["4096"] * 8))  # the form's largest: 485 MB
+    assert "border" in form.hidden_edit.styleSheet() and form.note() == ""  # no note while typing
+    qtbot.keyClick(form.hidden_edit, Qt.Key.Key_Return)
+    assert form.note().startswith("Hidden layers: 784-4096-4096-4096-4096-4096-4096-4096-4096-10 has "
+                                  "120,725,514 weights and biases")
+    with pytest.raises(ArchitectureError, match="model file"):
+        form.architecture()
+    form.hidden_edit.setText("4096,4096,4096")  # 36.8 million: fine
+    assert form.note() == "" and form.architecture()[0] == (784, 4096, 4096, 4096, 10)
+
+
+def _edit_field_width(combo):
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    rect = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                        QStyle.SubControl.SC_ComboBoxEditField, combo)
+    return rect.width()
+
+
+@pytest.mark.parametrize("extra", [0, 140])  # its least width (the dock's at 1366x768: 491), and wider
+def test_no_combo_cuts_its_text_at_any_width(qtbot, form, extra):
+    width = form.minimumSizeHint().width() + extra
+    form.resize(width, form.height())
+    qtbot.waitUntil(lambda: form.width() == width)
+    for combo in (form.cost_combo, form.outputs_combo, form.data_combo, form.none_class_combo,
+                  form.activation_combo, form.speed_combo):
+        for index in range(combo.count()):
+            combo.setCurrentIndex(index)
+            text = combo.currentText()
+            assert combo.fontMetrics().horizontalAdvance(text) <= _edit_field_width(combo), text
+    assert form.cost_combo.itemData(0, Qt.ItemDataRole.ToolTipRole).startswith("Squared error with sigmoid outputs")

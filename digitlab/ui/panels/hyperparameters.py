@@ -23,18 +23,16 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRegularExpression, Signal, Slot
+from PySide6.QtCore import QRegularExpression, Qt, Signal, Slot
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QSpinBox,
     QWidget,
 )
 
@@ -46,30 +44,38 @@ from digitlab.core.architecture import (
     INPUT_SIZE,
     MAX_HIDDEN_LAYERS,
     MAX_LAYER_SIZE,
+    MAX_PARAMETERS,
     ArchitectureError,
     parse_hidden_layers,
 )
 from digitlab.core.training import DEFAULT_LEARNING_RATES, TrainingConfig
 from digitlab.ui.panels import form_settings
+from digitlab.ui.panels.noting_spin import NotingDoubleSpinBox, NotingSpinBox
 
 
+# Short texts: the Settings dock is narrow at 1366x768 and a combo never cuts its text
+# (AdjustToContents below); each cost's item tooltip says the rest.
 DATA_LABELS = {
-    "sample": "Bundled sample (9,000 digits)",
-    "mnist": "Full MNIST (60,000 digits)",
+    "sample": "Sample (9,000 digits)",
+    "mnist": "Full MNIST (60,000)",
 }
 COST_LABELS = {
-    "mse": "Squared error, sigmoid outputs (the video)",
-    "cross_entropy": "Cross-entropy, softmax outputs",
+    "mse": "Squared error (video)",
+    "cross_entropy": "Cross-entropy",
+}
+COST_DETAILS = {
+    "mse": "Squared error with sigmoid outputs: the video's choice",
+    "cross_entropy": "Cross-entropy with softmax outputs (they sum to 1): usually learns faster",
 }
 #: The "None of these" field's choices and texts; "off" is TrainingConfig.none_class None.
 NONE_CLASS_LABELS = {
     "off": "off",
-    "exposure": "noise exposure (no output lit)",
-    "eleventh": "11th output for noise",
+    "exposure": "noise exposure",
+    "eleventh": "11th output",
 }
 OUTPUT_LABELS = {
     10: "10 digits",
-    11: "10 digits + none of these",
+    11: "10 + none of these",
 }
 
 # A red frame flags layer text that Start would refuse.
@@ -105,6 +111,7 @@ class HyperparameterForm(QGroupBox):
         self._build_fields()
         self._build_layout()
         self.hidden_edit.textChanged.connect(self._on_architecture_edited)
+        self.hidden_edit.editingFinished.connect(self._on_layers_finished)
         self.outputs_combo.currentIndexChanged.connect(self._on_architecture_edited)
         self.activation_combo.currentIndexChanged.connect(self._on_architecture_edited)
         self.cost_combo.currentIndexChanged.connect(self._on_cost_changed)
@@ -113,6 +120,13 @@ class HyperparameterForm(QGroupBox):
             spin.valueChanged.connect(self.hyperparametersEdited)
         self.speed_combo.currentIndexChanged.connect(self.hyperparametersEdited)
         self.none_class_combo.currentIndexChanged.connect(self._on_none_class_changed)
+        self._clamp_note = ""  # that a typed number was corrected; while it lasts, before:
+        self._architecture_problem = ""  # why Start would refuse the layers
+        self._note_source: tuple[QWidget | None, float] = (None, 0.0)  # the corrected field and its value
+        for spin in (self.learning_rate_spin, self.momentum_spin, self.weight_decay_spin, self.dropout_spin,
+                     self.batch_spin, self.epochs_spin, self.train_size_spin, self.seed_spin):
+            spin.clamped.connect(self._on_clamped)
+            spin.valueChanged.connect(self._on_number_changed)
 
     # ================================================================ building
     def _build_fields(self) -> None:
@@ -123,8 +137,9 @@ class HyperparameterForm(QGroupBox):
         )
         self.hidden_edit.setToolTip(
             "Neurons in each hidden layer, separated by commas (the video: 16,16).\n"
-            f"At most {MAX_HIDDEN_LAYERS} hidden layers of 1 to {MAX_LAYER_SIZE} neurons. The input layer\n"
-            f"({INPUT_SIZE} pixels) and the output layer are added automatically."
+            f"At most {MAX_HIDDEN_LAYERS} hidden layers of 1 to {MAX_LAYER_SIZE} neurons, and {MAX_PARAMETERS:,} weights\n"
+            f"in all (so the model can be saved). The input layer ({INPUT_SIZE} pixels) and the output layer\n"
+            "are added automatically."
         )
 
         self.outputs_combo = QComboBox()
@@ -144,18 +159,19 @@ class HyperparameterForm(QGroupBox):
         self.cost_combo = QComboBox()
         for name, label in COST_LABELS.items():
             self.cost_combo.addItem(label, name)
+            self.cost_combo.setItemData(self.cost_combo.count() - 1, COST_DETAILS[name], Qt.ItemDataRole.ToolTipRole)
         self.cost_combo.setToolTip(
             "What training minimises. Squared error with sigmoid outputs is the video's choice;\n"
             "cross-entropy with softmax outputs usually learns faster.\n"
             "Switching it also switches the learning rate to its default, unless you typed your own."
         )
 
-        self.seed_spin = QSpinBox()
+        self.seed_spin = NotingSpinBox("Seed")
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setToolTip("Random seed for the initial weights and the order of the examples:\n"
                                   "the same seed repeats a run exactly.")
 
-        self.learning_rate_spin = QDoubleSpinBox()
+        self.learning_rate_spin = NotingDoubleSpinBox("Learning rate")
         self.learning_rate_spin.setRange(0.0001, 100.0)
         self.learning_rate_spin.setDecimals(4)
         self.learning_rate_spin.setSingleStep(0.1)
@@ -165,31 +181,31 @@ class HyperparameterForm(QGroupBox):
             "Can be changed during a run: it applies from the next mini-batch. Too high and training diverges."
         )
 
-        self.batch_spin = QSpinBox()
+        self.batch_spin = NotingSpinBox("Batch size")
         self.batch_spin.setRange(1, 10_000)
         self.batch_spin.setValue(10)
         self.batch_spin.setToolTip("Examples averaged per gradient step (mini-batch size).")
 
-        self.epochs_spin = QSpinBox()
+        self.epochs_spin = NotingSpinBox("Epochs")
         self.epochs_spin.setRange(1, 1000)
         self.epochs_spin.setValue(10)
         self.epochs_spin.setToolTip("Passes over the whole training set.")
 
-        self.momentum_spin = QDoubleSpinBox()
+        self.momentum_spin = NotingDoubleSpinBox("Momentum")
         self.momentum_spin.setRange(0.0, 0.99)
         self.momentum_spin.setDecimals(2)
         self.momentum_spin.setSingleStep(0.05)
         self.momentum_spin.setToolTip("Momentum: each step keeps this fraction of the previous one\n"
                                       "(0 = plain gradient descent). Can be changed during a run.")
 
-        self.weight_decay_spin = QDoubleSpinBox()
+        self.weight_decay_spin = NotingDoubleSpinBox("L2 decay")
         self.weight_decay_spin.setRange(0.0, 1.0)
         self.weight_decay_spin.setDecimals(5)
         self.weight_decay_spin.setSingleStep(0.0001)
         self.weight_decay_spin.setToolTip("L2 regularisation (weight decay): pulls every weight a little towards 0\n"
                                           "each step. Can be changed during a run.")
 
-        self.dropout_spin = QDoubleSpinBox()
+        self.dropout_spin = NotingDoubleSpinBox("Dropout")
         self.dropout_spin.setRange(0.0, 0.9)
         self.dropout_spin.setDecimals(2)
         self.dropout_spin.setSingleStep(0.05)
@@ -203,7 +219,7 @@ class HyperparameterForm(QGroupBox):
         )
         self.refresh_data_choices()
 
-        self.train_size_spin = QSpinBox()
+        self.train_size_spin = NotingSpinBox("Train size")
         self.train_size_spin.setRange(0, 60_000)
         self.train_size_spin.setSingleStep(500)
         self.train_size_spin.setSpecialValueText("all")
@@ -234,6 +250,13 @@ class HyperparameterForm(QGroupBox):
             "Start keeps training the current model instead of a new random network.\n"
             "Only possible when the current model has the architecture set here."
         )
+
+        # Says so when a typed number was out of range and corrected (a plain spin box drops
+        # the key), or why the layers cannot be built.
+        self.note_label = QLabel()
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("color: #c92a2a;")
+        self.note_label.hide()
 
         #: Fields fixed for the length of a run (the others may change mid-run).
         #: The continue box is not among them: the panel decides when it applies.
@@ -271,12 +294,12 @@ class HyperparameterForm(QGroupBox):
             checks.addWidget(check)
         checks.addStretch(1)
         grid.addLayout(checks, len(rows), 0, 1, 4)
+        grid.addWidget(self.note_label, len(rows) + 1, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        # The cost, output and data labels are long; let the combos shrink rather than widen the dock.
+        # Every combo is as wide as its longest text, so none is ever cut off (the texts are short).
         for combo in (self.cost_combo, self.outputs_combo, self.data_combo, self.none_class_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(10)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
 
     # ============================================================ architecture
     def cost(self) -> str:
@@ -374,6 +397,29 @@ class HyperparameterForm(QGroupBox):
         form_settings.set_config_dict(self, values)
 
     # =============================================================== reactions
+    def note(self) -> str:
+        """The note shown under the fields ('' when none)."""
+        return self.note_label.text() if self.note_label.isVisibleTo(self) else ""
+
+    def _update_note(self) -> None:
+        text = self._clamp_note or self._architecture_problem
+        self.note_label.setText(text)
+        self.note_label.setVisible(bool(text))
+
+    @Slot(str)
+    def _on_clamped(self, text: str) -> None:
+        spin = self.sender()
+        self._clamp_note, self._note_source = text, (spin, spin.last_clamp)
+        self._update_note()
+
+    @Slot()
+    def _on_number_changed(self) -> None:
+        # The note stays until another number is set, here or in another field.
+        spin, value = self._note_source
+        if spin is not None and (self.sender() is not spin or spin.value() != value):
+            self._clamp_note, self._note_source = "", (None, 0.0)
+            self._update_note()
+
     def rate_is_own(self) -> bool:
         """True when the learning rate was chosen by the user, so a cost switch keeps it."""
         return self._own_rate
@@ -399,8 +445,25 @@ class HyperparameterForm(QGroupBox):
     def _on_architecture_edited(self) -> None:
         if self.none_class() == "eleventh" and self.outputs() != 11:
             self._select(self.none_class_combo, "off")
-        self.hidden_edit.setStyleSheet("" if self.architecture_is_valid() else _INVALID_STYLE)
+        problem = self._layer_problem()
+        self.hidden_edit.setStyleSheet(_INVALID_STYLE if problem else "")
+        # While the layers are typed only the red frame shows (no note popping up at every comma).
+        if not problem or self.sender() is not self.hidden_edit:
+            self._on_layers_finished()
         self.architectureEdited.emit()
+
+    @Slot()
+    def _on_layers_finished(self) -> None:
+        self._architecture_problem = self._layer_problem()
+        self._update_note()
+
+    def _layer_problem(self) -> str:
+        """Why the layers cannot be built, in a sentence; '' if they can."""
+        try:
+            self.architecture()
+        except ArchitectureError as err:
+            return f"Hidden layers: {str(err).removeprefix('hidden layers: ')}."
+        return ""
 
     @staticmethod
     def _select(combo: QComboBox, value) -> None:
