@@ -65,7 +65,8 @@ def run(args) -> int:
     if args.model is not None and getattr(options, "model", None) is None:
         options.model = args.model
     if not module.USES_MODEL and args.model is not None:
-        parser.error(f"the {module.NAME} lesson uses no model, so it takes no --model")
+        why = getattr(module, "NO_MODEL_REASON", "uses no model")
+        parser.error(f"the {module.NAME} lesson {why}, so it takes no --model")
     network = lesson_model(options.model) if module.USES_MODEL else None
     try:
         config = module.config_from_args(options, network)

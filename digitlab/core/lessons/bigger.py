@@ -60,6 +60,8 @@ NAME = "bigger"
 CLAIM = "A bigger network reads more of the same unseen digits than the video's small 784-16-16-10."
 # It compares the two bundled networks, so a --model would have no place in it.
 USES_MODEL = False
+#: Why --model is refused: the lesson always compares the two bundled networks.
+NO_MODEL_REASON = "compares the two bundled networks"
 
 #: The two networks compared, smaller first; the keys of ``models`` in the JSON.
 MODELS = ("default", "bigger")
