@@ -18,6 +18,10 @@ thread, at any path ending in the file's name (``server.url`` ends in
   ``name``, call ``then()`` (e.g. ``_thread.interrupt_main``, a Ctrl+C) and
   wait before sending the rest.
 
+``MnistServer(files, tls=(certfile, keyfile))`` speaks HTTPS instead
+(:func:`self_signed_certificate` makes a pair; point ``SSL_CERT_FILE`` at the
+certificate so the client trusts it).
+
 Every request is logged in ``requests`` as (file name, Range header or None).
 Waits (delay, trickle pauses, stalls) end at once when the server closes.
 :class:`BlackHole` is a port that never completes a TCP connection. The fixtures ``mnist_server`` (a factory; servers closed after the test) and
@@ -29,6 +33,8 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,7 +84,8 @@ def random_mnist_files(rng: np.random.Generator, folder: Path, train: int = 120,
 class MnistServer:
     """A real HTTP server on 127.0.0.1 serving ``files`` (copied) under /mnist/; see the module doc."""
 
-    def __init__(self, files: Mapping[str, bytes], *, delay: float = 0.0) -> None:
+    def __init__(self, files: Mapping[str, bytes], *, delay: float = 0.0,
+                 tls: tuple[str, str] | None = None) -> None:
         self.files = dict(files)
         self.status: int | None = None
         self.corrupt = False
@@ -95,13 +102,19 @@ class MnistServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.mnist = self
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                         daemon=True)
         self._thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/mnist/"
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}/mnist/"
 
     def requests_for(self, name: str) -> list[str | None]:
         """The Range headers (None for none) of the requests for one file, in order."""
@@ -217,3 +230,14 @@ class BlackHole:
     def close(self) -> None:
         self._filler.close()
         self._listener.close()
+
+
+def self_signed_certificate(folder: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, made with the openssl command: (certfile, keyfile)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return str(cert), str(key)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import ssl
 import stat
 import threading
 import time
@@ -479,10 +480,12 @@ def _describe(err: BaseException) -> str:
         err = cause
     elif cause is not None:
         return " ".join(str(cause).split()) or type(err).__name__
-    if isinstance(err, OSError) and err.strerror:
-        text = err.strerror if err.filename is None else f"{err.filename}: {err.strerror}"
-    elif getattr(err, "verify_message", None):  # a TLS certificate problem
+    if getattr(err, "verify_message", None):  # a TLS certificate problem
         text = f"certificate not trusted ({err.verify_message})"
+    elif isinstance(err, ssl.SSLError) and err.reason:  # not "[SSL: X] x (_ssl.c:1006)"
+        text = f"secure connection failed ({err.reason.lower().replace('_', ' ')})"
+    elif isinstance(err, OSError) and err.strerror:
+        text = err.strerror if err.filename is None else f"{err.filename}: {err.strerror}"
     else:
         text = str(err)
     return " ".join(text.split()) or type(err).__name__

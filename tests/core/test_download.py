@@ -571,3 +571,50 @@ def test_an_unwritable_destination_is_one_clear_line(tmp_path, fake_mnist, mirro
     message = str(info.value)
     assert message.startswith(f"cannot save the download in {blocker / 'mnist'}: ")
     assert "Not a directory" in message and "Errno" not in message
+
+
+# --- HTTPS, as the real mirrors speak it ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    import shutil
+
+    from tests.mnist_server import self_signed_certificate
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_mirror(certificate, fake_mnist, mnist_server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # the client trusts our certificate
+    return mnist_server(fake_mnist.contents, tls=certificate)
+
+
+def test_downloads_over_https(tmp_path, fake_mnist, tls_mirror):
+    assert tls_mirror.url.startswith("https://")
+    download_mnist(tmp_path, [tls_mirror.url], fake_mnist.table, timeout=5)
+    assert_downloaded(tmp_path, fake_mnist.contents)
+
+
+def test_cancel_during_a_crawling_https_read_is_prompt_and_clean(tmp_path, fake_mnist, tls_mirror):
+    tls_mirror.trickle = (2, 1.0)
+    cancel = threading.Event()
+    when, timer = cancel_after(cancel, 1.0)
+    with pytest.raises(DownloadCancelled):  # not the TLS socket's ValueError or SSLError
+        download_mnist(tmp_path, [tls_mirror.url], fake_mnist.table, cancel=cancel, timeout=120)
+    took = time.monotonic() - when[0]
+    timer.join()
+    assert took < 5, f"cancel took {took:.1f} s"
+    assert fake_mnist.contents[TRAIN_IMAGES].startswith((tmp_path / f"{TRAIN_IMAGES}.part").read_bytes())
+
+
+def test_an_untrusted_certificate_is_one_plain_line(tmp_path, fake_mnist, certificate, mnist_server):
+    mirror = mnist_server(fake_mnist.contents, tls=certificate)  # SSL_CERT_FILE not set: not trusted
+    with pytest.raises(DownloadError) as info:
+        download_mnist(tmp_path, [mirror.url], fake_mnist.table, timeout=5)
+    message = str(info.value)
+    assert "certificate not trusted" in message and "\n" not in message
+    assert not isinstance(info.value, download.NoConnectionError)
