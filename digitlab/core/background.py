@@ -43,11 +43,16 @@ def ink_polarity(gray: np.ndarray, background: float) -> bool:
     Ink is what stands out from the background most strongly. Comparing the
     two extremes of a lightly blurred copy (single noisy pixels average out)
     tells dark ink on grey paper from light ink on a dark ground, even when
-    the paper itself is darker than mid-grey, as in a dim photo.
+    the paper itself is darker than mid-grey, as in a dim photo. Under uneven
+    light the comparison is with the paper's median surface: a bright corner
+    of the sheet may be further from the mean than the ink is.
     """
     small = _box_blur3(gray)
-    darker = background - float(small.min())
-    lighter = float(small.max()) - background
+    reference = background
+    if _uneven_border(gray):
+        reference = _fitted_surface(gray, 50)
+    darker = float(np.max(reference - small))
+    lighter = float(np.max(small - reference))
     return darker > lighter
 
 
@@ -84,25 +89,37 @@ def background_surface(gray: np.ndarray, dark_ink: bool, level: float, noise: fl
     float or numpy.ndarray
         ``level``, or a float32 (H, W) array of the background at each pixel.
     """
-    height, width = gray.shape
-    if min(height, width) < 4 * _BLOCKS:
-        return level  # too small to see a gradient in
-    border = np.concatenate((gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]))
-    low, high = np.percentile(border, [10, 90])
-    if high - low < _FLAT:
+    if not _uneven_border(gray):
         # Uneven light shows along the edges too; an even border (a canvas, a
         # scan) keeps the single level, however much of the inside is ink.
         return level
-    centres_y, centres_x, levels = _block_levels(gray, dark_ink)
+    percentile = _PAPER_PERCENTILE if dark_ink else 100 - _PAPER_PERCENTILE
     # The 80th percentile of normal noise is 0.84 standard deviations above its mean.
-    levels = levels - 0.84 * noise if dark_ink else levels + 0.84 * noise
-    coefficients = _robust_quadratic_fit(centres_y / height, centres_x / width, levels)
-    ys = (np.arange(height, dtype=np.float64) + 0.5) / height
-    xs = (np.arange(width, dtype=np.float64) + 0.5) / width
-    surface = _quadratic(ys[:, None], xs[None, :], coefficients)
+    bias = -0.84 * noise if dark_ink else 0.84 * noise
+    surface = _fitted_surface(gray, percentile) + bias
     if float(surface.max() - surface.min()) < _FLAT:
         return level
     return surface.astype(np.float32)
+
+
+def _uneven_border(gray: np.ndarray) -> bool:
+    """Whether the picture is big enough to fit a surface to and its border is unevenly lit."""
+    height, width = gray.shape
+    if min(height, width) < 4 * _BLOCKS:
+        return False  # too small to see a gradient in
+    border = np.concatenate((gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]))
+    low, high = np.percentile(border, [10, 90])
+    return bool(high - low >= _FLAT)
+
+
+def _fitted_surface(gray: np.ndarray, percentile: float) -> np.ndarray:
+    """A quadratic surface through the blocks' ``percentile`` levels, float64 (H, W)."""
+    height, width = gray.shape
+    centres_y, centres_x, levels = _block_levels(gray, percentile)
+    coefficients = _robust_quadratic_fit(centres_y / height, centres_x / width, levels)
+    ys = (np.arange(height, dtype=np.float64) + 0.5) / height
+    xs = (np.arange(width, dtype=np.float64) + 0.5) / width
+    return _quadratic(ys[:, None], xs[None, :], coefficients)
 
 
 def _box_blur3(gray: np.ndarray) -> np.ndarray:
@@ -111,12 +128,11 @@ def _box_blur3(gray: np.ndarray) -> np.ndarray:
     return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9
 
 
-def _block_levels(gray: np.ndarray, dark_ink: bool):
-    """Centre (y, x) and paper level of each block of an even grid."""
+def _block_levels(gray: np.ndarray, percentile: float):
+    """Centre (y, x) and ``percentile`` level of each block of an even grid."""
     height, width = gray.shape
     edges_y = np.linspace(0, height, _BLOCKS + 1).astype(int)
     edges_x = np.linspace(0, width, _BLOCKS + 1).astype(int)
-    percentile = _PAPER_PERCENTILE if dark_ink else 100 - _PAPER_PERCENTILE
     centres_y, centres_x, levels = [], [], []
     for top, bottom in zip(edges_y[:-1], edges_y[1:]):
         for left, right in zip(edges_x[:-1], edges_x[1:]):
