@@ -30,8 +30,6 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request
 
-from digitlab.core.transfer_watch import CANCELLED, TransferWatch, watched_opener
-
 from digitlab.core.fileio import fsync_directory
 from digitlab.core.datasets import (
     IdxError,
@@ -40,6 +38,7 @@ from digitlab.core.datasets import (
     validate_images,
     validate_labels,
 )
+from digitlab.core.transfer_watch import CANCELLED, TransferWatch
 
 __all__ = [
     "RemoteFile",
