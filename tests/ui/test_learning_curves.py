@@ -131,3 +131,25 @@ def test_the_gradient_and_step_plot_shows_what_the_history_holds(curves, history
     curves.request_refresh()  # updated in place: the same item, new data
     curves.refresh()
     assert curves._grad_item is item and curves.shown_data()["grad_norm"][1][-1] == 0.01
+
+
+def test_the_legends_sit_in_the_titles_above_the_data_in_the_curves_colours(curves):
+    # Issue 12: legend boxes inside the plots covered the curves (the gradient lengths most of all).
+    import pyqtgraph as pg
+
+    curves.refresh()
+    assert not [item for item in curves.plots.scene().items() if isinstance(item, pg.LegendItem)]
+    keyed = {
+        curves._loss_plot: {"raw": None, "smoothed": curves._smoothed_item},
+        curves._accuracy_plot: {"training": curves._train_item, "validation": curves._val_item},
+        curves._norm_plot: {"|gradient|": curves._grad_item, "|step|": curves._step_item},
+    }
+    for plot, entries in keyed.items():
+        title = plot.titleLabel.text
+        for name, item in entries.items():
+            assert f"</span>&nbsp;{name}" in title
+            if item is not None:  # the key's square has the curve's colour
+                assert learning_curves.curve_key(item.opts["pen"].color(), name) in title
+        title_box = plot.titleLabel.mapRectToScene(plot.titleLabel.boundingRect())
+        data_box = plot.getViewBox().mapRectToScene(plot.getViewBox().boundingRect())
+        assert title_box.bottom() <= data_box.top() + 1  # above the data, not over it

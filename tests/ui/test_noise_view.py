@@ -11,7 +11,10 @@ from digitlab.core import datasets
 from digitlab.core.lessons import noise as lesson
 from digitlab.core.network import Network
 from digitlab.core.preprocess import NOISE_KINDS
-from digitlab.ui.lessons.noise import EXPLANATION, HINT, NoiseView
+import pyqtgraph as pg
+
+from digitlab.ui import style
+from digitlab.ui.lessons.noise import EMPTY_PLOT_HINT, EXPLANATION, HINT, NoiseView
 
 
 @pytest.fixture
@@ -99,3 +102,41 @@ def test_closing_the_window_mid_comparison_stops_it_cleanly(qtbot, window, view)
     assert view.is_running()
     window.close()  # shutdown: cancel -> quit -> wait; a running QThread destroyed would abort
     assert not view.is_running()
+
+
+def test_before_a_run_the_plot_shows_a_sensible_empty_range_and_says_what_to_do(view):
+    # Issue 12: it showed -500 to 500, labelled "images (x0.001)".
+    plot = view._plot.getPlotItem()
+    (x_low, x_high), (y_low, y_high) = plot.viewRange()
+    assert x_low <= 0 and 1 <= x_high < 1.1 and (y_low, y_high) == (0, 10)
+    left = plot.getAxis("left")
+    assert not left.autoSIPrefix and left.labelString() == left.labelString().split("(")[0]
+    assert "images" in left.labelString() and "x0.001" not in left.labelString()
+    assert view.empty_hint() == EMPTY_PLOT_HINT and view._empty_hint.isVisible()
+    assert "top output" in plot.getAxis("bottom").labelText  # named before the first run too
+
+
+def _scene_rect(item):
+    return item.mapRectToScene(item.boundingRect())
+
+
+def test_the_legend_sits_outside_the_data_and_the_median_labels_clear_of_each_other(qtbot, view):
+    compare(qtbot, view)
+    plot = view._plot.getPlotItem()
+    assert view.empty_hint() == "" and not view._empty_hint.isVisible()
+    # No legend box in the plot: its key is the title, above the data, in the curves' colours.
+    assert not [item for item in plot.scene().items() if isinstance(item, pg.LegendItem)]
+    title = plot.titleLabel.text
+    for color, name in ((style.NOISE_COLOR, "noise images"), (style.REAL_COLOR, "real digits")):
+        assert f"color:{color}'>\u25a0</span>&nbsp;{name}" in title
+    data_area = _scene_rect(plot.getViewBox())
+    assert _scene_rect(plot.titleLabel).bottom() <= data_area.top() + 1
+
+    def labels():
+        return [_scene_rect(line.label) for line in (view._noise_median, view._digits_median)]
+
+    # The labels follow their lines once the plot has laid itself out: inside it, never cut off.
+    qtbot.waitUntil(lambda: all(data_area.contains(label) for label in labels()), timeout=3000)
+    assert not labels()[0].intersects(labels()[1])
+    # Room above the tallest bar for the labels.
+    assert plot.viewRange()[1][1] >= 1.2 * max(counts.max() for counts in view.histogram_counts().values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it
@@ -32,6 +33,10 @@ EXPLANATION = (
     "The network has one output per digit and no way to say \u201cnone of these\u201d.\n"
     "Shown pure noise, it still names a digit \u2014 and often looks as sure as it does on real digits."
 )
+#: Shown in the empty plot until the first comparison.
+EMPTY_PLOT_HINT = "Run the test: press \u201cCompare\u201d above"
+#: The empty plot's y range: a few images, not pyqtgraph's -0.5 to 0.5 ("images (x0.001)").
+EMPTY_Y_RANGE = (0, 10)
 HINT = (
     "Try this: compare, then train a few epochs (or open another model) and compare again. "
     "Does the network grow more or less sure about noise?"
@@ -102,16 +107,22 @@ class NoiseView(RunningLessonView):
         self._plot.setMouseEnabled(x=False, y=False)
         self._plot.hideButtons()
         self._plot.setXRange(0.0, 1.0, padding=0.02)
+        self._plot.setYRange(*EMPTY_Y_RANGE, padding=0)
         self._plot.setLabel("left", "images")
+        self._plot.getAxis("left").enableAutoSIPrefix(False)  # counts of images, never "x0.001"
+        self._set_bottom_label(self._session.network.output_activation)
         self._plot.setToolTip(
             "How sure the network looks: for each image, the value of its largest output.\n"
             "Real digits should pile up near 1. Noise should stay low, but often does not."
         )
-        self._legend = self._plot.addLegend(offset=(10, 10))
+        # The legend is the title (see _restyle): a box in the plot would cover bars or a median.
         self._noise_curve = self._histogram_item(style.NOISE_COLOR, "noise images")
         self._digits_curve = self._histogram_item(style.REAL_COLOR, "real digits")
         self._noise_median = self._median_line(style.NOISE_COLOR, 0.92)
         self._digits_median = self._median_line(style.REAL_COLOR, 0.78)
+        self._empty_hint = pg.TextItem(EMPTY_PLOT_HINT, anchor=(0.5, 0.5))
+        self._empty_hint.setPos(0.5, sum(EMPTY_Y_RANGE) / 2)
+        self._plot.addItem(self._empty_hint, ignoreBounds=True)
 
         self._summary = text_label("Compare to see how the network answers noise.", selectable=True)
 
@@ -153,7 +164,8 @@ class NoiseView(RunningLessonView):
             movable=False,
             pen=pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine),
             label="median {value:.2f}",
-            labelOpts={"position": label_position, "color": color, "anchors": [(1.05, 0.5), (1.05, 0.5)]},
+            # pyqtgraph's default anchors put the label on the roomier side of the line.
+            labelOpts={"position": label_position, "color": color},
         )
         line.setVisible(False)
         self._plot.addItem(line, ignoreBounds=True)
@@ -229,21 +241,29 @@ class NoiseView(RunningLessonView):
             line.setVisible(bool(values.size))
             if values.size:
                 line.setValue(median)
-        softmax = result.output_activation == "softmax"
-        what = "top probability" if softmax else "top output"
-        self._plot.setLabel("bottom", f"{what} (the winning neuron's value)")
-        self._plot.setYRange(0, max(1, max(c.max() for c in self._counts.values())) * 1.1, padding=0)
+        self._empty_hint.setVisible(False)
+        self._set_bottom_label(result.output_activation)
+        # Headroom above the tallest bar: the median labels sit there, clear of the bars.
+        self._plot.setYRange(0, max(EMPTY_Y_RANGE[1], max(c.max() for c in self._counts.values())) * 1.25,
+                             padding=0)
         self._summary.setText(result.summary())
+
+    def _set_bottom_label(self, output_activation: str) -> None:
+        what = "top probability" if output_activation == "softmax" else "top output"
+        self._plot.setLabel("bottom", f"{what} (the winning neuron's value)")
+
+    def empty_hint(self) -> str:
+        """The hint the plot shows before the first comparison ('' once it has results)."""
+        return self._empty_hint.textItem.toPlainText() if self._empty_hint.isVisible() else ""
 
     # ----------------------------------------------------------------- theme
     def _restyle(self) -> None:
         style.style_plot(self._plot, self.palette())
         color = style.text_color(self.palette())
-        self._legend.setLabelTextColor(color)
-        for _sample, label in self._legend.items:
-            label.setText(label.text, color=color)  # setLabelTextColor alone does not re-render
-        self._legend.setBrush(style.with_alpha(style.plot_background(self.palette()), 200))
-        self._legend.setPen(style.muted_color(self.palette(), 0.3))
+        keys = "&nbsp;&nbsp;&nbsp;".join(_curve_key(key_color, name) for key_color, name in (
+            (style.NOISE_COLOR, "noise images"), (style.REAL_COLOR, "real digits")))
+        self._plot.setTitle(keys, color=color, size="9pt")
+        self._empty_hint.setColor(style.muted_color(self.palette(), 0.7))
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.type() == QEvent.Type.PaletteChange:
@@ -251,4 +271,9 @@ class NoiseView(RunningLessonView):
         super().changeEvent(event)
 
 
-__all__ = ["HINT", "EXPLANATION", "KIND_CHOICES", "NoiseView", "make_view"]
+def _curve_key(color: str, name: str) -> str:
+    """A legend entry as rich text: a square in the curve's colour, then its name."""
+    return f"<span style='color:{QColor(color).name()}'>\u25a0</span>&nbsp;{name}"
+
+
+__all__ = ["EMPTY_PLOT_HINT", "HINT", "EXPLANATION", "KIND_CHOICES", "NoiseView", "make_view"]

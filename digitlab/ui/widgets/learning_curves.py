@@ -21,6 +21,7 @@ import os
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QElapsedTimer, QEvent, QIODevice, QTimer, Slot
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from digitlab.core.fileio import write_bytes_atomically
@@ -35,6 +36,21 @@ CURVE_REFRESH_MS = 200
 #: Up to this many epochs, the epoch axis labels each one (a tick at "1.5"
 #: on an epoch axis means nothing); beyond it pyqtgraph's ticks are clearer.
 MAX_LABELLED_EPOCHS = 12
+
+#: Plot titles; each names its curves after it in their colours (see :func:`curve_key`).
+LOSS_TITLE = "Loss per mini-batch"
+ACCURACY_TITLE = "Accuracy per epoch (%)"
+NORM_TITLE = "Length of gradient and step"
+
+
+def curve_key(color: QColor | str, name: str) -> str:
+    """A legend entry as rich text: a square in the curve's colour, then its name.
+
+    The legends live in the plot titles, outside the data: a legend box inside
+    a plot always covers some curve sooner or later (the gradient lengths grow
+    into any corner as training goes on).
+    """
+    return f"<span style='color:{QColor(color).name()}'>\u25a0</span>&nbsp;{name}"
 
 
 class LearningCurves(QWidget):
@@ -60,9 +76,9 @@ class LearningCurves(QWidget):
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setToolTip("Learning curves of the current model; they grow while it trains.")
         self.plots.setMinimumHeight(150)
-        self._loss_plot = self.plots.addPlot(row=0, col=0, title="Loss per mini-batch")
-        self._accuracy_plot = self.plots.addPlot(row=0, col=1, title="Accuracy per epoch (%)")
-        self._norm_plot = self.plots.addPlot(row=1, col=0, colspan=2, title="Length of gradient and step")
+        self._loss_plot = self.plots.addPlot(row=0, col=0, title=LOSS_TITLE)
+        self._accuracy_plot = self.plots.addPlot(row=0, col=1, title=ACCURACY_TITLE)
+        self._norm_plot = self.plots.addPlot(row=1, col=0, colspan=2, title=NORM_TITLE)
         self._norm_plot.setLogMode(y=True)  # the lengths span decades as the cost flattens
         self._norm_plot.setLabel("bottom", "mini-batch")
         # A thin strip under the two main plots: it is read for its trend, not its values.
@@ -82,9 +98,6 @@ class LearningCurves(QWidget):
         self._loss_plot.setLabel("bottom", "mini-batch")
         self._accuracy_plot.setLabel("bottom", "epoch")
         self._accuracy_plot.setYRange(0, 100, padding=0.02)
-        self._loss_legend = self._loss_plot.addLegend(offset=(-5, 5))
-        self._accuracy_legend = self._accuracy_plot.addLegend(offset=(-5, -5))
-        self._norm_legend = self._norm_plot.addLegend(offset=(-5, 5))
 
         # Antialiased lines wider than 1 px cost Qt's raster engine ~20 ms per
         # paint for a few thousand points; the loss curves are drawn without it.
@@ -117,10 +130,19 @@ class LearningCurves(QWidget):
         palette = self.palette()
         style.style_plot(self.plots, palette)
         fg = style.text_color(palette)
-        for legend in (self._loss_legend, self._accuracy_legend, self._norm_legend):
-            legend.setLabelTextColor(fg)
-            legend.setBrush(style.with_alpha(style.plot_background(palette), 200))
-        self._raw_item.setPen(pg.mkPen(style.with_alpha(fg, 70), width=1))
+        raw_color = style.with_alpha(fg, 70)
+        # The raw loss is drawn faint over the background: its key square gets the same mix, opaque.
+        keys = {
+            self._loss_plot: (LOSS_TITLE, (style.muted_color(palette, 0.3), "raw"), (style.ACCENT, "smoothed")),
+            self._accuracy_plot: (ACCURACY_TITLE, (style.REAL_COLOR, "training"), (style.ACCENT, "validation")),
+            self._norm_plot: (NORM_TITLE, (style.REAL_COLOR, "|gradient|"), (style.ACCENT, "|step|")),
+        }
+        for plot, (title, *entries) in keys.items():
+            legend = "&nbsp;&nbsp;".join(curve_key(color, name) for color, name in entries)
+            # The wide strip has room for its key on the title's line; the half-width plots do not.
+            gap = "&nbsp;&nbsp;&nbsp;" if plot is self._norm_plot else "<br>"
+            plot.setTitle(f"{title}{gap}<span style='font-size:8pt'>{legend}</span>", color=fg, size="9pt")
+        self._raw_item.setPen(pg.mkPen(raw_color, width=1))
         self._smoothed_item.setPen(pg.mkPen(style.ACCENT, width=2.5))
         self._train_item.setPen(pg.mkPen(style.REAL_COLOR, width=2))
         self._train_item.setSymbolBrush(style.REAL_COLOR)
