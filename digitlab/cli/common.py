@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 
@@ -23,8 +24,35 @@ class CommandError(Exception):
 
 
 def print_error(message: str) -> None:
-    """``digitlab: error: MESSAGE`` on stderr, on one line."""
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    """``digitlab: error: MESSAGE`` on stderr, on one line, in plain words."""
+    print(f"{PROG}: error: {plain_words(message)}", file=sys.stderr)
+
+
+# "[Errno 13] Permission denied: '/x/m.npz'", as str() of an OSError reads.
+_RAW_OS_ERROR_WITH_FILE = re.compile(r"\[(?:Errno|WinError) (-?\d+)\] ([^:\]]+): '([^']*)'(?: -> '([^']*)')?")
+_RAW_OS_ERROR = re.compile(r"\[(?:Errno|WinError) (-?\d+)\] ([^:\]]+)")
+
+
+def plain_words(message: str) -> str:
+    """``message`` on one line, any raw ``[Errno 13] Permission denied`` put in words.
+
+    A last guard for the one-line errors: our own messages already say
+    "permission denied" (digitlab.core.fileio.plain_reason), but an OSError
+    that reaches the command's top level unexplained reads like
+    ``[Errno 13] Permission denied: '/x'``; it becomes ``/x: permission denied``.
+    """
+    from digitlab.core.fileio import plain_reason
+
+    def reason(match) -> str:
+        return plain_reason(OSError(int(match[1]), match[2].strip()))
+
+    text = " ".join(message.split())
+    def with_file(match) -> str:
+        files = f"{match[3]} -> {match[4]}" if match[4] is not None else match[3]
+        return f"{files}: {reason(match)}"
+
+    text = _RAW_OS_ERROR_WITH_FILE.sub(with_file, text)
+    return _RAW_OS_ERROR.sub(reason, text)
 
 
 # ---------------------------------------------------------------------------
@@ -50,7 +78,7 @@ def whole_number(minimum: int, maximum: int | None = None):
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:
-            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {value:,}")
         return value
 
     return parse

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from digitlab.cli import common
-from digitlab.cli.common import PROG, CommandError, ProgressLine, describe_network, finite_or_none, json_line
+from digitlab.cli.common import (
+    PROG,
+    CommandError,
+    ProgressLine,
+    describe_network,
+    finite_or_none,
+    json_line,
+    print_error,
+)
 
 from digitlab.core.training import DEFAULT_LEARNING_RATES
+
+#: More passes than anyone means (10,000 over the sample take about half an
+#: hour here, over the full MNIST some hours): a typo such as --epochs 1000000
+#: gets an error instead of a run of weeks.
+MAX_EPOCHS = 10_000
 
 
 def add_parser(commands) -> None:
@@ -49,8 +65,8 @@ def add_parser(commands) -> None:
     )
     command.add_argument("--batch-size", type=whole_number(1), default=10, metavar="N",
                          help="examples per gradient step (default: 10)")
-    command.add_argument("--epochs", type=whole_number(1), default=10, metavar="N",
-                         help="passes over the training set (default: 10)")
+    command.add_argument("--epochs", type=whole_number(1, MAX_EPOCHS), default=10, metavar="N",
+                         help=f"passes over the training set, at most {MAX_EPOCHS:,} (default: 10)")
     command.add_argument("--momentum", type=number(0, 1), default=0.0, metavar="M",
                          help="momentum in [0, 1) (default: 0)")
     command.add_argument("--weight-decay", type=number(0), default=0.0, metavar="L2",
@@ -70,7 +86,9 @@ def add_parser(commands) -> None:
                          help="teach it to say 'none of these' with noise images in every epoch: exposure "
                          "(targets with no output lit) or eleventh (labelled 10; needs --layers ending in 11)")
     command.add_argument("--out", metavar="PATH", type=path_argument,
-                         help="save the trained model here (.npz); default: not saved")
+                         help="save the trained model here (.npz); default: not saved. The folder is "
+                         "checked before training; if the save fails at the end, the model is saved "
+                         "to a fallback file whose path is printed (exit status 1)")
     command.add_argument(
         "--json", action="store_true",
         help='one JSON object per epoch on stdout: {"epoch", "seconds", "train_loss", '
@@ -90,7 +108,6 @@ def run(args) -> int:
     import numpy as np
 
     from digitlab.core.history import model_metadata
-    from digitlab.core.model_io import save_model
     from digitlab.core.network import Network
     from digitlab.core.none_class import noise_count
     from digitlab.core.training import TrainingConfig, train
@@ -103,9 +120,8 @@ def run(args) -> int:
         dropout=args.dropout, none_class=args.none_class,
     )
     config.validate()
-    if args.out and not Path(args.out).resolve().parent.is_dir():
-        # Found out now rather than after a long run.
-        raise CommandError(f"{args.out}: cannot save there, the folder does not exist")
+    if args.out:
+        _check_out_path(args.out)  # found out now rather than after a long run
     split = _training_split(args.data)
     # The window seeds its networks the same way, so a run can be repeated in either.
     network = Network.create(args.layers, args.activation, args.cost, rng=np.random.default_rng(args.seed))
@@ -148,9 +164,71 @@ def run(args) -> int:
     if args.out:
         metadata = model_metadata(data=split.name, train_examples=n_train, config=config,
                                   history_rows=history, made_by="digitlab train", network=network)
-        save_model(args.out, network, metadata)
-        print(f"saved the model to {args.out}", file=info)
+        return _save_run(args.out, network, metadata, info)
     return 0
+
+
+def _check_out_path(out: str) -> None:
+    """Refuse an ``--out`` that cannot be saved to, before any training."""
+    from digitlab.core.fileio import FileProblem, check_folder_writable
+
+    path = Path(out)
+    if path.is_dir():
+        raise CommandError(f"{out}: is a folder; name the file to save, such as {path / 'model.npz'}")
+    # Through a symbolic link: the file is saved where the link points.
+    folder = Path(os.path.realpath(path)).parent
+    if not folder.is_dir():
+        raise CommandError(f"{out}: cannot save there, the folder does not exist")
+    try:
+        check_folder_writable(folder)
+    except FileProblem as err:
+        raise CommandError(f"{out}: cannot save there: {err}") from None
+
+
+def _save_run(out: str, network, metadata: dict, info) -> int:
+    """Save to ``out``; if that fails, to a fallback file, and say where. Never lose the run quietly."""
+    from digitlab.core.model_io import ModelFileError, save_model
+
+    try:
+        save_model(out, network, metadata)
+    except ModelFileError as err:
+        failure = err.problem
+    else:
+        print(f"saved the model to {out}", file=info)
+        return 0
+    tried = []
+    for fallback in _fallback_paths(out):
+        try:
+            fallback.parent.mkdir(parents=True, exist_ok=True)
+            save_model(fallback, network, metadata)
+        except (OSError, ModelFileError) as err:
+            tried.append(f"{fallback} ({_problem(err)})")
+            continue
+        print_error(f"{out}: could not save the model there ({failure}); saved it to {fallback} instead")
+        return 1
+    raise CommandError(
+        f"{out}: could not save the model ({failure}), nor to {'; nor to '.join(tried)}; the trained network is lost"
+    )
+
+
+def _fallback_paths(out: str) -> list[Path]:
+    """Where a model goes when ``--out`` fails: the user's data folder, then the system's temp folder."""
+    from digitlab.paths import user_data_dir
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = f"{Path(out).stem or 'model'}-{stamp}-{os.getpid()}.npz"
+    return [
+        user_data_dir() / "unsaved-models" / name,
+        Path(tempfile.gettempdir()) / f"digitlab-unsaved-{name}",
+    ]
+
+
+def _problem(err: Exception) -> str:
+    from digitlab.core.fileio import FileProblem, plain_reason
+
+    if isinstance(err, FileProblem):
+        return err.problem
+    return plain_reason(err) if isinstance(err, OSError) else str(err)
 
 
 def _show_batch(progress_line: ProgressLine, record, epochs: int) -> None:
