@@ -11,25 +11,29 @@ from __future__ import annotations
 import math
 import os
 import tokenize
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from numpy.lib import format as npy_format
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, qInstallMessageHandler
 from PySide6.QtGui import QGuiApplication, QImage, QImageReader
 
-from digitlab.core.fileio import open_regular, write_bytes_atomically
+from digitlab.core.fileio import open_regular, plain_reason, write_bytes_atomically
 from digitlab.core.preprocess import InvalidImageError
 
 __all__ = [
     "MAX_FILE_BYTES",
     "MAX_PIXELS",
     "ImageReadError",
+    "UndecodableImageError",
     "ImageWriteError",
     "read_image",
     "write_png",
     "qimage_to_array",
     "array_to_qimage",
+    "captured_qt_messages",
 ]
 
 #: Image files larger than this are refused unread.
@@ -55,6 +59,10 @@ _PALETTE_FORMATS = {
 
 class ImageReadError(ValueError):
     """A file could not be read as an image; the message names the file."""
+
+
+class UndecodableImageError(ImageReadError):
+    """The file was read, but its bytes are not a picture Qt can decode (damaged, or another kind of file)."""
 
 
 class ImageWriteError(ValueError):
@@ -99,11 +107,36 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                 return _read_npy(path, stream)
             data = stream.read(MAX_FILE_BYTES + 1)
     except OSError as err:
-        reason = err.strerror or type(err).__name__
-        raise ImageReadError(f"{path}: {reason.lower()}") from None
+        raise ImageReadError(f"{path}: {plain_reason(err)}") from None
     except MemoryError:
         raise ImageReadError(f"{path}: not enough memory to read it") from None
     return _decode(path, data)
+
+
+@contextmanager
+def captured_qt_messages() -> Iterator[list[str]]:
+    """Collect Qt's log messages in a list instead of printing them, for the block's duration.
+
+    Image plugins report through Qt's log: libpng's "iCCP: known incorrect
+    sRGB profile", libjpeg's "Corrupt JPEG data". On the command line these
+    would land on stderr beside (or instead of) our own one-line verdict.
+    The handler in place before (pytest-qt's, say) is put back afterwards.
+
+    Yields
+    ------
+    list of str
+        The messages, in order, filled while the block runs.
+    """
+    messages: list[str] = []
+
+    def collect(_kind, _context, message: str) -> None:
+        messages.append(message)
+
+    previous = qInstallMessageHandler(collect)
+    try:
+        yield messages
+    finally:
+        qInstallMessageHandler(previous)
 
 
 def _decode(path: Path, data: bytes) -> np.ndarray:
@@ -131,7 +164,7 @@ def _decode(path: Path, data: bytes) -> np.ndarray:
     image = reader.read()
     buffer.close()
     if image.isNull():
-        raise ImageReadError(f"{path}: not an image Qt can read")
+        raise UndecodableImageError(f"{path}: not an image Qt can read")
     if image.width() * image.height() > MAX_PIXELS:  # a format that did not declare its size
         raise ImageReadError(f"{path}: {image.width()}x{image.height()} pixels, over the limit of {MAX_PIXELS:,} pixels")
     return qimage_to_array(image)
@@ -292,8 +325,7 @@ def write_png(path: str | os.PathLike, array: np.ndarray) -> None:
     try:
         write_bytes_atomically(path, data)
     except OSError as err:
-        reason = err.strerror or type(err).__name__
-        raise ImageWriteError(f"{path}: cannot write ({reason.lower()})") from None
+        raise ImageWriteError(f"{path}: cannot write ({plain_reason(err)})") from None
 
 
 def _encode_png(image: QImage, path: Path) -> bytes:

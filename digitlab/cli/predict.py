@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+import warnings
+from contextlib import ExitStack, contextmanager
+
 from digitlab.cli.common import json_line, load_model, model_option, print_error, without_prefix
 
 
@@ -26,15 +32,20 @@ def add_parser(commands) -> None:
 
 def run(args) -> int:
     from digitlab.core.preprocess import EmptyImageError, prepare
-    from digitlab.imageio import read_image
+    from digitlab.imageio import UndecodableImageError, read_image
 
     network, _ = load_model(args.model)
     failures = 0
     for name in args.images:
+        library_messages: list[str] = []
         try:
-            outputs = network.predict(prepare(read_image(name)))
+            with _quiet_libraries(library_messages):
+                outputs = network.predict(prepare(read_image(name)))
         except EmptyImageError:
             problem = "empty image: no ink found"
+        except UndecodableImageError as err:
+            # What libpng or libjpeg said is the only clue to why.
+            problem = without_prefix(str(err), name) + _detail(library_messages)
         except ValueError as err:  # not an image, unreadable, unsupported pixel format
             problem = without_prefix(str(err), name)
         except MemoryError:  # the readers cap sizes first; this is the last resort
@@ -48,6 +59,65 @@ def run(args) -> int:
         else:
             print_error(f"{name}: {problem}")
     return 1 if failures else 0
+
+
+@contextmanager
+def _quiet_libraries(messages: list[str]):
+    """Keep libpng's, Qt's and NumPy's own warnings off stderr while one image is read.
+
+    Each image gets one verdict, a prediction or our one-line error; a
+    warning such as "libpng warning: iCCP: known incorrect sRGB profile" or
+    NumPy's "overflow encountered in cast" beside it only confuses (the
+    checks after decoding catch whatever matters). Qt's log messages and
+    what C libraries print straight to file descriptor 2 (libpng's errors
+    do) are collected in ``messages`` instead. DIGITLAB_DEBUG=1 lets them through.
+    """
+    if os.environ.get("DIGITLAB_DEBUG"):
+        yield
+        return
+    import numpy as np
+
+    from digitlab.imageio import captured_qt_messages
+
+    with ExitStack() as stack:
+        stack.enter_context(_captured_stderr_descriptor(messages))
+        messages_from_qt = stack.enter_context(captured_qt_messages())
+        stack.callback(lambda: messages.extend(messages_from_qt))
+        stack.enter_context(np.errstate(all="ignore"))
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextmanager
+def _captured_stderr_descriptor(messages: list[str]):
+    """Point file descriptor 2 at a temporary file for the block; its lines go to ``messages``."""
+    try:
+        descriptor = sys.stderr.fileno()
+        sys.stderr.flush()
+        sink = tempfile.TemporaryFile()
+    except (AttributeError, ValueError, OSError):  # no real stderr (a windowed build), or no temp folder
+        yield
+        return
+    saved = os.dup(descriptor)
+    try:
+        os.dup2(sink.fileno(), descriptor)
+        yield
+    finally:
+        os.dup2(saved, descriptor)
+        os.close(saved)
+        sink.seek(0)
+        messages.extend(sink.read(4096).decode("utf-8", "replace").splitlines())
+        sink.close()
+
+
+def _detail(messages: list[str]) -> str:
+    """`` (libpng error: IDAT: CRC error)``: the first two distinct messages, or ""."""
+    distinct = list(dict.fromkeys(" ".join(m.split()) for m in messages if m.strip()))[:2]
+    if not distinct:
+        return ""
+    text = "; ".join(distinct)
+    return f" ({text[:200]})"
 
 
 def _report_prediction(path: str, outputs, as_json: bool) -> None:
