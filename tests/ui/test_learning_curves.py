@@ -153,3 +153,22 @@ def test_the_legends_sit_in_the_titles_above_the_data_in_the_curves_colours(curv
         title_box = plot.titleLabel.mapRectToScene(plot.titleLabel.boundingRect())
         data_box = plot.getViewBox().mapRectToScene(plot.getViewBox().boundingRect())
         assert title_box.bottom() <= data_box.top() + 1  # above the data, not over it
+
+
+def test_value_labels_keep_apart_on_a_short_plot(qtbot, curves):
+    # In the dock at 1366x768 a plot is some 60 px high; pyqtgraph put six loss labels there, overlapping.
+    curves.resize(491, 200)
+    curves.refresh()
+    qtbot.waitUntil(lambda: curves._loss_plot.getViewBox().height() < 80)
+    for plot in (curves._loss_plot, curves._accuracy_plot):
+        axis = plot.getAxis("left")
+        low, high = plot.viewRange()[1]
+        pixels = plot.getViewBox().height()
+        (major, majors), *_ = axis.tickValues(low, high, pixels)
+        assert len(majors) >= 1
+        assert major * pixels / (high - low) >= learning_curves.MIN_LABEL_GAP
+    curves.resize(900, 700)  # room enough: the usual ticks, several labels
+    qtbot.waitUntil(lambda: curves._loss_plot.getViewBox().height() > 250)
+    low, high = curves._loss_plot.viewRange()[1]
+    (_, majors), *_ = curves._loss_plot.getAxis("left").tickValues(low, high, curves._loss_plot.getViewBox().height())
+    assert len(majors) >= 3

@@ -38,9 +38,32 @@ CURVE_REFRESH_MS = 200
 MAX_LABELLED_EPOCHS = 12
 
 #: Plot titles; each names its curves after it in their colours (see :func:`curve_key`).
-LOSS_TITLE = "Loss per mini-batch"
-ACCURACY_TITLE = "Accuracy per epoch (%)"
+LOSS_TITLE = "Loss"  # per mini-batch: the axis says so
+ACCURACY_TITLE = "Accuracy (%)"  # per epoch: the axis says so
 NORM_TITLE = "Length of gradient and step"
+
+
+#: Least room between two value labels, in pixels (a label is about 13 px high).
+MIN_LABEL_GAP = 18
+
+
+class RoomyAxis(pg.AxisItem):
+    """A value axis whose labels never pile up, however short the plot.
+
+    pyqtgraph keeps at least two intervals whatever the length: on a plot
+    60 px high (the dock at 1366x768) that is six labels on top of each other.
+    """
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 (pyqtgraph API)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = abs(maxVal - minVal)
+        if not levels or size <= 0 or span == 0:
+            return levels
+        needed = MIN_LABEL_GAP * span / size  # the least spacing, in data units
+        power = 10.0 ** math.floor(math.log10(needed))
+        nice = next(m * power for m in (1, 2, 5, 10) if m * power >= needed)
+        major = max(levels[0][0], nice)
+        return [(major, 0.0), (major / 2, 0.0)]
 
 
 def curve_key(color: QColor | str, name: str) -> str:
@@ -76,8 +99,10 @@ class LearningCurves(QWidget):
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setToolTip("Learning curves of the current model; they grow while it trains.")
         self.plots.setMinimumHeight(150)
-        self._loss_plot = self.plots.addPlot(row=0, col=0, title=LOSS_TITLE)
-        self._accuracy_plot = self.plots.addPlot(row=0, col=1, title=ACCURACY_TITLE)
+        self._loss_plot = self.plots.addPlot(row=0, col=0, title=LOSS_TITLE,
+                                             axisItems={"left": RoomyAxis("left")})
+        self._accuracy_plot = self.plots.addPlot(row=0, col=1, title=ACCURACY_TITLE,
+                                                 axisItems={"left": RoomyAxis("left")})
         self._norm_plot = self.plots.addPlot(row=1, col=0, colspan=2, title=NORM_TITLE)
         self._norm_plot.setLogMode(y=True)  # the lengths span decades as the cost flattens
         self._norm_plot.setLabel("bottom", "mini-batch")
@@ -92,6 +117,7 @@ class LearningCurves(QWidget):
             plot.setMouseEnabled(x=False, y=False)
             plot.enableAutoRange(False)
             plot.hideButtons()
+            plot.getAxis("left").setStyle(maxTextLevel=0)  # labels on major ticks only (see RoomyAxis)
         # Grid lines are costly to paint across a busy curve; the accuracy plot
         # (a few points, values read off against 0-100 %) is where they help.
         self._accuracy_plot.showGrid(x=False, y=True, alpha=0.2)
@@ -139,9 +165,8 @@ class LearningCurves(QWidget):
         }
         for plot, (title, *entries) in keys.items():
             legend = "&nbsp;&nbsp;".join(curve_key(color, name) for color, name in entries)
-            # The wide strip has room for its key on the title's line; the half-width plots do not.
-            gap = "&nbsp;&nbsp;&nbsp;" if plot is self._norm_plot else "<br>"
-            plot.setTitle(f"{title}{gap}<span style='font-size:8pt'>{legend}</span>", color=fg, size="9pt")
+            # On the title's line: a second line would take height the plots lack at 1366x768.
+            plot.setTitle(f"{title}&nbsp;&nbsp; <span style='font-size:8pt'>{legend}</span>", color=fg, size="9pt")
         self._raw_item.setPen(pg.mkPen(raw_color, width=1))
         self._smoothed_item.setPen(pg.mkPen(style.ACCENT, width=2.5))
         self._train_item.setPen(pg.mkPen(style.REAL_COLOR, width=2))
