@@ -427,5 +427,5 @@ class _LoopState:
             f"Training diverged in epoch {epoch + 1}, batch {batch}: {problem}; "
             f"the last good weights were restored. {advice}"
         )
-        warning = f"The training blew up (numbers too large to compute): {advice}"
+        warning = f"The training blew up (its numbers grew too large). {advice}"
         return self.record("diverged", epoch, batch, batches_per_epoch, hyper, message=message, warning=warning)
