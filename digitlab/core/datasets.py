@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 # The IDX format has its own module; its names stay importable from here.
+from digitlab.core.fileio import plain_reason
 from digitlab.core.idx import MAX_DATA_BYTES, MAX_DIM, IdxError, read_idx, write_idx  # noqa: F401
 from digitlab.paths import resource, user_data_dir
 
@@ -226,12 +227,22 @@ def find_mnist_files(directory: str | os.PathLike) -> dict[str, Path]:
     Raises
     ------
     IdxError
-        If ``directory`` is not an existing folder.
+        If ``directory`` is not an existing folder, or one that may not be
+        looked into.
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        problem = "is not a folder" if directory.exists() else "no such folder"
-        raise IdxError(directory, problem)
+    try:
+        if not directory.is_dir():
+            problem = "is not a folder" if directory.exists() else "no such folder"
+            raise IdxError(directory, problem)
+        return _existing_mnist_files(directory)
+    except OSError as err:
+        # A folder without search (x) permission: every stat inside it fails,
+        # and the error would name a file that may not even exist.
+        raise IdxError(directory, f"cannot look inside the folder ({plain_reason(err)})") from None
+
+
+def _existing_mnist_files(directory: Path) -> dict[str, Path]:
     found = {}
     for key, (stem, kind) in _MNIST_STEMS.items():
         candidates = [

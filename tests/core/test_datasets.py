@@ -281,3 +281,27 @@ def test_folder_with_a_fifo_for_a_file_names_the_fifo(tmp_path):
     os.mkfifo(tmp_path / "train-images-idx3-ubyte")
     with pytest.raises(IdxError, match="train-images-idx3-ubyte: is a FIFO"):
         datasets.load_directory(tmp_path)
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o000])
+def test_a_folder_that_may_not_be_looked_into_is_one_error_naming_it(mnist_like, mode):
+    # No search (x) permission: every stat inside fails. Root ignores modes,
+    # so the check runs in a child without that power (tests/unprivileged.py).
+    from tests.unprivileged import run_python
+
+    folder, _, _ = mnist_like
+    code = (
+        "import sys\n"
+        "from digitlab.core.datasets import IdxError, load_directory\n"
+        "try:\n"
+        "    load_directory(sys.argv[1])\n"
+        "except IdxError as err:\n"
+        "    print(err)\n"
+    )
+    folder.chmod(mode)
+    try:
+        result = run_python(code, str(folder), unprivileged=True)
+    finally:
+        folder.chmod(0o700)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{folder}: cannot look inside the folder (permission denied)"
