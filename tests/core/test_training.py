@@ -200,7 +200,9 @@ def test_a_loss_that_becomes_nan_stops_the_run_and_restores_good_weights(sample)
 
 
 def test_augmentation_trains_on_new_variations_each_epoch(sample):
-    small = DataSplit(sample.train_images[:1000], sample.train_labels[:1000], sample.val_images[:200],
+    # 3,000 digits: the handwriting-like variations (slant, width, pen, elastic) take more
+    # examples to learn from than 1,000 in two epochs (measured: 15% on 1,000, 64% on 3,000).
+    small = DataSplit(sample.train_images[:3000], sample.train_labels[:3000], sample.val_images[:200],
                       sample.val_labels[:200])
     plain, augmented, again = new_net(), new_net(), new_net()
     run(plain, small, epochs=2, seed=4)
@@ -208,7 +210,7 @@ def test_augmentation_trains_on_new_variations_each_epoch(sample):
     run(again, small, epochs=2, seed=4, augment=True)
     assert not np.array_equal(plain.parameters, augmented.parameters)  # it really saw other images
     np.testing.assert_array_equal(augmented.parameters, again.parameters)  # seeded: repeatable
-    assert stats[-1].val_accuracy > 0.2  # well above chance (0.1): still digits, shifted, rotated, scaled
+    assert stats[-1].val_accuracy > 0.4  # well above chance (0.1): still digits, however varied
 
 
 def test_dropout_zero_is_the_run_without_dropout_and_a_seed_repeats_a_dropout_run(sample):
