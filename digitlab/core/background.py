@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ink_polarity", "noise_level", "background_surface", "main_extent", "without_specks"]
+__all__ = ["ink_polarity", "noise_level", "background_surface", "box_blur3", "main_extent", "without_specks"]
 
 # Blocks per side of the picture: fine enough to follow a lighting gradient,
 # coarse enough that most blocks hold some paper between the strokes.
@@ -47,7 +47,7 @@ def ink_polarity(gray: np.ndarray, background: float) -> bool:
     light the comparison is with the paper's median surface: a bright corner
     of the sheet may be further from the mean than the ink is.
     """
-    small = _box_blur3(gray)
+    small = box_blur3(gray)
     reference = background
     if _uneven_border(gray):
         reference = _fitted_surface(gray, 50)
@@ -59,13 +59,15 @@ def ink_polarity(gray: np.ndarray, background: float) -> bool:
 def noise_level(gray: np.ndarray) -> float:
     """Standard deviation of the picture's pixel noise (0 for a clean drawing).
 
-    From the differences of horizontal neighbours: on paper they are pure
-    noise (times sqrt 2), and the few large ones at ink edges do not move
-    their median.
+    From the second differences along rows: on paper they are pure noise,
+    and the few large ones at ink edges do not move their median.
     """
+    # Second differences ignore a lighting gradient (a first difference would
+    # count its slope as noise); for white noise their spread is sqrt(6) sigma.
     # Every third row is plenty for a median, and three times cheaper.
-    steps = np.abs(np.diff(gray[::3], axis=1))
-    return float(1.4826 * np.median(steps) / np.sqrt(2))
+    rows = gray[::3]
+    curvature = np.abs(rows[:, 2:] - 2 * rows[:, 1:-1] + rows[:, :-2])
+    return float(1.4826 * np.median(curvature) / np.sqrt(6))
 
 
 def background_surface(gray: np.ndarray, dark_ink: bool, level: float, noise: float = 0.0) -> np.ndarray | float:
@@ -96,7 +98,7 @@ def background_surface(gray: np.ndarray, dark_ink: bool, level: float, noise: fl
     percentile = _PAPER_PERCENTILE if dark_ink else 100 - _PAPER_PERCENTILE
     # The 80th percentile of normal noise is 0.84 standard deviations above its mean.
     bias = -0.84 * noise if dark_ink else 0.84 * noise
-    surface = _fitted_surface(gray, percentile) + bias
+    surface = _refined_surface(gray, _fitted_surface(gray, percentile) + bias, dark_ink)
     if float(surface.max() - surface.min()) < _FLAT:
         return level
     return surface.astype(np.float32)
@@ -112,20 +114,56 @@ def _uneven_border(gray: np.ndarray) -> bool:
     return bool(high - low >= _FLAT)
 
 
-def _fitted_surface(gray: np.ndarray, percentile: float) -> np.ndarray:
-    """A quadratic surface through the blocks' ``percentile`` levels, float64 (H, W)."""
+def _refined_surface(gray: np.ndarray, surface: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """Refit the surface to the median of each block's paper, ink left out.
+
+    A block's bright percentile lies above its mean paper wherever the light
+    changes across the block; measured against the first surface the paper
+    is flat, so its median is unbiased.
+    """
     height, width = gray.shape
-    centres_y, centres_x, levels = _block_levels(gray, percentile)
-    coefficients = _robust_quadratic_fit(centres_y / height, centres_x / width, levels)
+    residual = gray - surface
+    ink_side = -residual if dark_ink else residual
+    paper = ink_side < 0.3 * float(ink_side.max())
+    edges_y = np.linspace(0, height, _BLOCKS + 1).astype(int)
+    edges_x = np.linspace(0, width, _BLOCKS + 1).astype(int)
+    centres_y, centres_x, levels = [], [], []
+    for top, bottom in zip(edges_y[:-1], edges_y[1:]):
+        for left, right in zip(edges_x[:-1], edges_x[1:]):
+            block = (slice(top, bottom), slice(left, right))
+            mine = paper[block]
+            if mine.mean() < 0.2:
+                continue  # mostly ink: no paper to measure
+            cy, cx = (top + bottom) // 2, (left + right) // 2
+            levels.append(surface[cy, cx] + float(np.median(residual[block][mine])))
+            centres_y.append(cy + 0.5)
+            centres_x.append(cx + 0.5)
+    if len(levels) < 12:
+        return surface
+    coefficients = _robust_quadratic_fit(np.array(centres_y) / height, np.array(centres_x) / width,
+                                         np.array(levels))
+    return _surface_from(coefficients, height, width)
+
+
+def _surface_from(coefficients: np.ndarray, height: int, width: int) -> np.ndarray:
     ys = (np.arange(height, dtype=np.float64) + 0.5) / height
     xs = (np.arange(width, dtype=np.float64) + 0.5) / width
     return _quadratic(ys[:, None], xs[None, :], coefficients)
 
 
-def _box_blur3(gray: np.ndarray) -> np.ndarray:
+def _fitted_surface(gray: np.ndarray, percentile: float) -> np.ndarray:
+    """A quadratic surface through the blocks' ``percentile`` levels, float64 (H, W)."""
+    height, width = gray.shape
+    centres_y, centres_x, levels = _block_levels(gray, percentile)
+    coefficients = _robust_quadratic_fit(centres_y / height, centres_x / width, levels)
+    return _surface_from(coefficients, height, width)
+
+
+def box_blur3(gray: np.ndarray) -> np.ndarray:
+    """Mean over each pixel's 3x3 neighbourhood (edges repeated), float32."""
     padded = np.pad(gray, 1, mode="edge")
     rows = padded[:-2] + padded[1:-1] + padded[2:]
-    return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9
+    return ((rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9).astype(np.float32)
 
 
 def _block_levels(gray: np.ndarray, percentile: float):
