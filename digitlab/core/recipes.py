@@ -103,7 +103,7 @@ class Recipe:
 
 #: The video's network and the video's recipe (Nielsen's: batch 10, rate 3.0,
 #: 30 epochs, no weight decay, which keeps its sigmoid outputs confident),
-#: with training-data variety added.
+#: with training-data variety added and the rate eased off towards the end.
 DEFAULT_RECIPE = Recipe(
     name="default",
     sizes=(784, 16, 16, 10),
@@ -112,6 +112,9 @@ DEFAULT_RECIPE = Recipe(
     learning_rate=3.0,
     batch_size=10,
     epochs=30,
+    # Ending at a tenth of the rate stops the last epochs' jitter (lr 3.0 moves
+    # validation accuracy by +-1 % from epoch to epoch) without weight decay.
+    final_learning_rate=0.3,
     clean_copies=1,
     augmented_copies=1,
     synthetic_count=3000,
