@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter, QPainterPath, QPen
 
-from digitlab.core.fileio import write_bytes_atomically
+from digitlab.core.fileio import plain_reason, write_bytes_atomically
 from digitlab.core.lessons.figure import PALETTE, Figure, Image, Panel
 from digitlab.imageio import ImageWriteError
 
@@ -106,8 +106,7 @@ def write_png(figure: Figure, path: str | os.PathLike) -> None:
     try:
         write_bytes_atomically(path, data)
     except OSError as err:
-        reason = err.strerror or type(err).__name__
-        raise ImageWriteError(f"{path}: cannot write ({reason.lower()})") from None
+        raise ImageWriteError(f"{path}: cannot write ({plain_reason(err)})") from None
 
 
 # ----------------------------------------------------------------- layout

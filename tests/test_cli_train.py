@@ -80,6 +80,15 @@ def test_train_divergence_saves_nothing(capsys, tmp_path):
     assert not out_path.exists()
 
 
+def test_train_says_once_when_the_neurons_saturate(capsys):
+    status, out, err = run(capsys, "train", "--train-size", "500", "--epochs", "2", "--lr", "100")
+    assert status == 0, err
+    warnings = [line for line in err.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "saturated" in warnings[0] and "learning rate 100" in warnings[0]
+    status, out, err = run(capsys, "train", "--train-size", "500", "--epochs", "2", "--lr", "3")
+    assert status == 0 and "warning:" not in err
+
+
 def test_train_refuses_a_missing_output_folder_before_training(capsys, tmp_path):
     status, out, err = run(capsys, "train", "--epochs", "1", "--out", str(tmp_path / "no" / "m.npz"))
     assert status == 1 and out == ""  # not even the "training ..." line: it stopped before starting

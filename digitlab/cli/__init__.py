@@ -37,6 +37,7 @@ from pathlib import Path  # noqa: E402
 from digitlab import __version__  # noqa: E402
 from digitlab.cli import bench, download, evaluate, lesson, predict, train  # noqa: E402
 from digitlab.cli.common import PROG, CommandError, Parser, path_argument, print_error  # noqa: E402
+from digitlab.core.fileio import describe_os_error  # noqa: E402
 from digitlab.cli.evaluate import confusion_matrix  # noqa: E402,F401  (kept public)
 
 #: The subcommand modules, in the order ``--help`` lists them.
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         # ImageReadError, DownloadError), whose messages name the file.
         if os.environ.get("DIGITLAB_DEBUG"):
             raise
-        print_error(str(err))
+        print_error(describe_os_error(err) if isinstance(err, OSError) else str(err))
         return 1
 
 

@@ -138,7 +138,13 @@ def run(args) -> int:
     history = []
     progress_line = ProgressLine()
     try:
+        shown_warning = ""
         for record in train(network, split, config, min_interval=common.PROGRESS_INTERVAL):
+            if record.kind != "diverged" and record.warning != shown_warning:
+                if record.warning:  # said once when it starts, not on every record
+                    progress_line.clear()
+                    print(f"{PROG}: warning: {record.warning}", file=sys.stderr, flush=True)
+                shown_warning = record.warning
             if record.kind == "batch":
                 _show_batch(progress_line, record, config.epochs)
             elif record.kind == "epoch":

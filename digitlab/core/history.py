@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from digitlab.core.fileio import FileProblem, write_bytes_atomically
+from digitlab.core.fileio import FileProblem, plain_reason, write_bytes_atomically
 
 __all__ = [
     "SMOOTHING_WINDOW",
@@ -244,7 +244,7 @@ class History:
         try:
             write_bytes_atomically(path, self.to_csv().encode("utf-8"))
         except OSError as err:
-            raise FileProblem(path, f"cannot write: {err.strerror or err}") from None
+            raise FileProblem(path, f"cannot write: {plain_reason(err)}") from None
 
 
 def _finite_or_none(value):
