@@ -101,3 +101,25 @@ def test_the_final_records_weights_become_the_windows_model(qtbot, open_window):
     assert ended[0].kind == "finished"
     np.testing.assert_array_equal(window.session.network.weights[0], ended[0].weights[0])
     np.testing.assert_array_equal(panel.model().weights[-1], ended[0].weights[-1])
+
+
+def test_the_app_trains_in_a_child_when_started_as_python_m_digitlab(tmp_path):
+    # The path the packaged app's smoke test takes: a real start of the app, spawn from
+    # `python -m digitlab`, records printed by digitlab.ui.selftest, then the timed quit.
+    import re
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DIGITLAB_SMOKE_TRAIN": "1",
+           "DIGITLAB_QUIT_AFTER_MS": "15000", "DIGITLAB_SETTINGS_PATH": str(tmp_path / "settings.ini"),
+           "DIGITLAB_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    done = subprocess.run([sys.executable, "-m", "digitlab"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("digitlab smoke-train:")]
+    assert lines[0] == "digitlab smoke-train: started"
+    assert any(" progress " in line for line in lines)
+    assert lines[-1] == "digitlab smoke-train: ended finished 2,000 samples", done.stderr
+    pids = {int(p) for p in re.findall(r"child pid (\d+)", done.stderr)}
+    assert len(pids) == 1 and pid_gone(pids.pop())
+    assert "Traceback" not in done.stderr
