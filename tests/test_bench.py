@@ -13,7 +13,7 @@ import pytest
 
 from digitlab import bench, cli
 from digitlab.core.datasets import load_sample, to_inputs
-from digitlab.core.model_io import load_default_model
+from digitlab.core.model_io import load_bundled_model, load_default_model
 from digitlab.core.network import Network
 
 ROW_KEYS = {"name", "value", "unit", "target", "ok", "note"}
@@ -44,9 +44,13 @@ def test_bench_json_structure(quick_results):
         assert f"epoch of 10,000, batch {batch_size} (DigitLab)" in names
         assert f"epoch of 10,000, batch {batch_size} (plain NumPy reference)" in names
     for expected in ("full-batch gradient step over 10,000", "forward pass, one image, all activations",
-                     "prepare a 280x280 canvas drawing", "default model, drawn digits (200)"):
+                     "prepare a 280x280 canvas drawing", "default model, drawn digits (200)",
+                     "bigger model, drawn digits (200)",
+                     "default model, noise answered with top output >= 0.5 (200)",
+                     "default model, digits answered with top output >= 0.5 (200)"):
         assert expected in names
-    assert any(name.startswith("default model, official MNIST test set") for name in names)
+    for model in ("default", "bigger"):
+        assert any(name.startswith(f"{model} model, official MNIST test set") for name in names)
     from digitlab.core.lessons import lesson_names
 
     for lesson in lesson_names():  # every registered lesson is timed in quick mode
@@ -142,6 +146,23 @@ def test_drawn_digit_inputs_look_like_mnist():
 def test_default_model_reads_drawn_digits():
     network, _ = load_default_model()
     assert bench.drawn_accuracy(network, count=500) >= bench.DRAWN_ACCURACY_TARGET
+
+
+def test_bigger_model_reads_drawn_digits():
+    network, _ = load_bundled_model("bigger")
+    assert bench.drawn_accuracy(network, count=500) >= bench.DRAWN_ACCURACY_TARGETS["bigger"]
+
+
+def test_model_rows_meet_their_targets(quick_results):
+    """Every shipped-model row with a target passes (a worse model file turns one to FAIL)."""
+    rows = [row for row in quick_results["rows"] if " model, " in row["name"] and row["target"]]
+    assert len(rows) >= 6
+    assert all(row["ok"] for row in rows if row["value"] is not None), rows
+
+
+def test_bench_targets_are_the_issues():
+    assert bench.TEST_ACCURACY_TARGETS == {"default": 0.925, "bigger": 0.975}
+    assert bench.NOISE_CONFIDENT_TARGET == 0.5 and bench.DIGITS_CONFIDENT_TARGET == 0.9
 
 
 def test_official_test_dir_honours_the_environment(tmp_path, monkeypatch, official_test_dir):
