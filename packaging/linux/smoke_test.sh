@@ -8,7 +8,8 @@
 # `digitlab --version`, train one epoch with it, run `digitlab predict` on
 # digits from the bundled sample, open the installed window offscreen (and
 # on a real X server under Xvfb when xvfb-run and xauth are there) and let it
-# quit by itself (DIGITLAB_QUIT_AFTER_MS), timing the start, then dpkg -r and
+# quit by itself (DIGITLAB_QUIT_AFTER_MS), timing the start, train in the
+# window (DIGITLAB_SMOKE_TRAIN=1: the training child process), then dpkg -r and
 # check that nothing the package installed is left. Exits non-zero on the
 # first failure; never leaves the package installed.
 set -euo pipefail
@@ -130,6 +131,26 @@ done
 if grep -v -e propagateSizeHints -e XDG_RUNTIME_DIR "$scratch/gui.log" | grep -q .; then
     echo "(the app printed:)"; cat "$scratch/gui.log"
 fi
+
+# A click on Start, as a user makes it: the window trains in a child process
+# (multiprocessing spawn: in the frozen app the executable again, recognised by
+# freeze_support). digitlab.ui.selftest prints one line per progress record.
+say "training in the window, offscreen (the training child process of the frozen app)"
+shm_before=$(ls /dev/shm 2>/dev/null | grep '^digitlab_' || true)
+DIGITLAB_SMOKE_TRAIN=1 DIGITLAB_QUIT_AFTER_MS=20000 QT_QPA_PLATFORM=offscreen timeout 120 digitlab \
+    >"$scratch/train-gui.log" 2>&1 ||
+    { cat "$scratch/train-gui.log" >&2; fail "the window did not train and quit cleanly"; }
+grep 'smoke-train:' "$scratch/train-gui.log" || true
+grep -q 'smoke-train: progress' "$scratch/train-gui.log" ||
+    { cat "$scratch/train-gui.log" >&2; fail "no progress arrived from the training child"; }
+grep -q 'smoke-train: ended finished' "$scratch/train-gui.log" ||
+    { cat "$scratch/train-gui.log" >&2; fail "the training run in the window did not finish"; }
+child=$(sed -n 's/.*child pid \([0-9][0-9]*\).*/\1/p' "$scratch/train-gui.log" | head -n 1)
+[[ -n $child ]] || fail "the progress lines name no child process"
+if kill -0 "$child" 2>/dev/null; then fail "the training child $child outlived the app"; fi
+shm_after=$(ls /dev/shm 2>/dev/null | grep '^digitlab_' || true)
+[[ $shm_after == "$shm_before" ]] || fail "shared memory left in /dev/shm: $shm_after"
+echo "training child $child ran, reported progress and is gone; no shared memory left"
 
 # xvfb-run needs xauth, which apt installs with xvfb only as a recommendation.
 if command -v xvfb-run >/dev/null && command -v xauth >/dev/null; then
