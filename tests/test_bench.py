@@ -179,3 +179,45 @@ def test_mnist_style_preparation_is_what_makes_drawings_readable():
     naive = bench.drawn_accuracy(network, 300, prepare=bench.plain_resize)
     assert prepared >= 0.95
     assert naive < 0.5
+
+
+UI_ROWS = {
+    "UI longest event-loop stall while training": "ms",
+    "UI longest event-loop stall, same strokes, no training": "ms",
+    "training throughput in the window while drawing": "samples/s",
+    "training throughput, standalone": "samples/s",
+    "start of a run to its first progress record": "ms",
+}
+
+
+def test_ui_rows_carry_the_names_and_units_of_issue_8(qapp):
+    from digitlab.ui import bench_ui
+
+    rows = {row["name"]: row for row in bench_ui.run(seconds=0.6)}
+    for name, unit in UI_ROWS.items():
+        assert rows[name]["unit"] == unit
+        value = rows[name]["value"]
+        assert isinstance(value, (int, float)) and value > 0, rows[name]  # measured, in the window and without
+    for name in ("UI longest event-loop stall while training", "training throughput in the window while drawing",
+                 "start of a run to its first progress record"):
+        assert isinstance(rows[name]["ok"], bool) and rows[name]["target"]
+
+
+def _measured(longest, idle, in_window, first_ms):
+    return {"gaps": [1.0, longest], "idle_gaps": [1.0, idle], "first_ms": first_ms, "throughput": in_window,
+            "updates_per_s": 30.0, "latencies": [2.0, 3.0], "handler": [1.0]}
+
+
+def test_ui_targets_compare_within_the_same_run():
+    from digitlab.ui import bench_ui
+
+    def oks(*args, standalone=1000.0):
+        rows = {row["name"]: row for row in bench_ui._rows(_measured(*args), standalone, 1.0)}
+        return [rows[name]["ok"] for name in ("UI longest event-loop stall while training",
+                                               "training throughput in the window while drawing",
+                                               "start of a run to its first progress record")]
+
+    assert oks(50.0, 40.0, 800.0, 1000.0) == [True, True, True]  # 1.25x, 0.8x, 1 s: just within
+    assert oks(50.1, 40.0, 799.0, 1001.0) == [False, False, False]
+    assert oks(10.0, 40.0, 5000.0, 100.0) == [True, True, True]
+    assert oks(10.0, 40.0, 800.0, 100.0, standalone=float("nan"))[1] is None  # nothing to compare with
