@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -137,6 +138,9 @@ def child_main(spec: ChildSpec, commands: Connection, records: Connection, segme
     lock : multiprocessing lock
         Guards the segment.
     """
+    # Ctrl+C in a terminal reaches the whole process group: the window handles it
+    # and ends this child itself (a KeyboardInterrupt here would print a traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     lower_priority()
     n_parameters = sum(a * b + b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
     shared = SharedWeights.attach(segment, n_parameters, spec.dtype, lock)

@@ -264,3 +264,13 @@ def test_a_segment_too_big_for_dev_shm_is_refused_up_front(monkeypatch):
     monkeypatch.setattr(shared_weights.os, "statvfs", lambda path: Tiny)
     with pytest.raises(shared_weights.SharedWeightsError, match="not enough shared memory"):
         SharedWeights.create(np.zeros(100_000), multiprocessing.get_context("spawn").Lock())
+
+
+def test_ctrl_c_in_the_terminal_leaves_the_child_to_the_window(runs, data, network):
+    # SIGINT reaches the whole process group; the window decides, the child trains on quietly.
+    process = runs(network, data, TrainingConfig(epochs=500))
+    before = next_record(process).samples_seen
+    os.kill(process.pid, signal.SIGINT)
+    assert next_record(process, lambda r: r.samples_seen > before + 1000).kind in ("batch", "epoch")
+    assert process.is_alive()
+    assert [r.kind for kind, r in process.finish() if kind == "record"][-1:] == ["stopped"]
