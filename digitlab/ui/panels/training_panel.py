@@ -379,9 +379,8 @@ class TrainingPanel(QWidget):
             stats["epoch"] = self.history.epochs + 1
             self.history.add_epoch(stats)
             self._show_epoch(record)
-            self.curves.refresh()  # an epoch point is worth showing at once
-        else:
-            self.curves.request_refresh()
+        # Throttled for epochs too: in its own process a small run ends 10 epochs a second.
+        self.curves.request_refresh()
         if record.step is not None:  # its loss is the history's newest: number it as the curves do
             self.step_strip.show_step(record.step, self.history.batches)
         self._show_progress(record)
