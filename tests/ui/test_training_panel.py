@@ -437,6 +437,7 @@ def test_the_panel_hands_the_data_set_name_to_the_child_and_never_loads_it_itsel
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
         assert panel.status_label.text().startswith("Loading the sample set")
     assert panel.status_label.text() == "Training on 500 digits of the sample set."
+    assert panel.last_run_info.train_examples == 500 and panel.last_run_info.data_name == "sample"
     assert run_to_end(qtbot, panel, click=False).samples_seen == 500
     assert panel.progress_bar.value() == 1000
 

@@ -97,6 +97,8 @@ class TrainingPanel(QWidget):
         self._run_samples = 0  # samples the current run will see in total
         self._run_epochs = 0
         self._status_text = "Ready."
+        #: What the child reported of the latest run's data (digits trained on), None before any run.
+        self.last_run_info: RunInfo | None = None
         self._warning = ""  # the newest record's training warning
         #: Asked before Start or Reset discards the current model; returning
         #: False cancels (the window asks whether to save an unsaved model).
@@ -350,6 +352,7 @@ class TrainingPanel(QWidget):
 
     @Slot(object)
     def _on_data_loaded(self, info: RunInfo) -> None:
+        self.last_run_info = info
         self._run_samples = info.run_samples
         self._set_status(f"Training on {info.train_examples:,} digits of the {info.data_name} set.")
 
