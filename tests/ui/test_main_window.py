@@ -187,6 +187,29 @@ def test_undo_and_clear_actions(qtbot, random_window):
     assert window.current_input() is None and window.chart.winner() is None
 
 
+def test_escape_keeps_the_drawing_and_undo_brings_a_cleared_one_back(qtbot, random_window):
+    window = random_window
+    assert not window.undo_action.isEnabled() and not window.redo_button.isEnabled()
+    draw_and_wait(qtbot, window, [(0.5, 0.15), (0.5, 0.85)])
+    drawn = window.current_input()
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Escape)  # closing a popup must not wipe the drawing
+    assert not window.canvas.is_empty()
+    assert all(k.toString() != "Esc" for k in window.clear_action.shortcuts())
+    window.clear_action.trigger()
+    assert window.canvas.is_empty() and window.current_input() is None
+    assert window.undo_action.isEnabled() and window.undo_button.isEnabled()
+    window.undo_action.trigger()  # the whole drawing, and its prediction, come back
+    np.testing.assert_array_equal(window.current_input(), drawn)
+    assert window.chart.winner() is not None
+    assert window.redo_action.isEnabled() and window.redo_button.isEnabled()
+    shortcuts = {k.toString() for k in window.redo_action.shortcuts()}
+    assert shortcuts == {"Ctrl+Shift+Z", "Ctrl+Y"}
+    qtbot.mouseClick(window.redo_button, Qt.MouseButton.LeftButton)
+    assert window.canvas.is_empty() and window.current_input() is None
+    assert not window.redo_action.isEnabled()
+
+
 def test_feed_noise_shows_the_noise_and_a_confident_answer(qtbot, random_window):
     window = random_window
     draw_and_wait(qtbot, window, [(0.5, 0.15), (0.5, 0.85)])
@@ -195,6 +218,7 @@ def test_feed_noise_shows_the_noise_and_a_confident_answer(qtbot, random_window)
     np.testing.assert_array_equal(window.preview.image(), expected)
     np.testing.assert_array_equal(window.current_input(), expected)
     assert window.canvas.is_empty()
+    np.testing.assert_allclose(window.canvas.fed_image(), expected, atol=1 / 255)  # shown on the canvas too
     assert window.chart.winner() == int(np.argmax(window.display.predict(expected)))
     QTest.qWait(50)  # the canvas's cleared signal must not wipe the noise
     np.testing.assert_array_equal(window.preview.image(), expected)
@@ -202,7 +226,36 @@ def test_feed_noise_shows_the_noise_and_a_confident_answer(qtbot, random_window)
     qtbot.mouseClick(window.noise_button, Qt.MouseButton.LeftButton)
     np.testing.assert_array_equal(window.preview.image(), preprocess.noise_image("uniform", np.random.default_rng(1)))
     assert "no digit" in window.statusBar().currentMessage()
+    assert "(output 0." in window.statusBar().currentMessage()  # a sigmoid network: the chart's wording
     assert set(window.noise_actions) == set(preprocess.NOISE_KINDS)
+
+
+def test_undo_after_noise_brings_the_drawing_back_and_a_stroke_starts_afresh(qtbot, random_window):
+    window = random_window
+    draw_and_wait(qtbot, window, [(0.5, 0.15), (0.5, 0.85)])
+    drawn = window.current_input()
+    window.noise_actions["uniform"].trigger()
+    assert window.canvas.fed_image() is not None
+    window.undo_action.trigger()
+    np.testing.assert_array_equal(window.current_input(), drawn)
+    assert window.canvas.fed_image() is None
+    window.noise_actions["uniform"].trigger()
+    with qtbot.waitSignal(window.canvas.changed, timeout=2000):
+        stroke(qtbot, window.canvas, [(0.2, 0.5), (0.8, 0.5)])  # drawing over noise: a fresh drawing
+    assert window.canvas.fed_image() is None and window.session.input_source == "drawing"
+
+
+def test_softmax_noise_feed_says_confident_as_the_chart_does(qtbot):
+    network = Network.create((784, 30, 10), "sigmoid", "cross_entropy", rng=np.random.default_rng(2))
+    window = make_window(qtbot, network)
+    try:
+        window.noise_actions["uniform"].trigger()
+        line = window.chart.headline()[1]
+        message = window.statusBar().currentMessage()
+        assert "confident" in line or "best guess" in line
+        assert "confident)" in message and "output 0." not in message
+    finally:
+        window.close()
 
 
 # ---------------------------------------------------------------- training
@@ -298,6 +351,95 @@ def test_closing_mid_training_can_save_the_model_first(qtbot, window, tmp_path):
     assert not panel.is_running()
     network, _ = model_io.load_model(path)
     np.testing.assert_array_equal(network.weights[0], panel.model().weights[0])
+
+
+def answer_next_question(button_text, seen):
+    """Click ``button_text`` in the next real message box (recording its text and buttons in ``seen``)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def click():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        buttons = {b.text(): b for b in box.buttons()}
+        seen.append((box.text(), set(buttons)))
+        buttons[button_text].click()
+
+    QTimer.singleShot(20, click)
+
+
+def test_closing_while_training_asks_one_question_that_says_so(qtbot, window):
+    panel = window.training_panel
+    panel.epochs_spin.setValue(100)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.curves.batches() > 0, timeout=10_000)
+    del window.ask_save_changes  # the real question, in a real message box
+    seen = []
+    answer_next_question("Cancel", seen)
+    assert not window.close()
+    assert panel.is_running() and window.isVisible()
+    # No epoch finished yet: nothing worth saving, so only whether to stop and quit.
+    assert seen == [("Training is running. Stop it and quit?", {"Stop and quit", "Cancel"})]
+    answer_next_question("Stop and quit", seen)
+    assert window.close()
+    assert len(seen) == 2 and not panel.is_running()
+
+
+def train_one_epoch(qtbot, panel, train_size=1000, **fields):
+    panel.train_size_spin.setValue(train_size)
+    panel.epochs_spin.setValue(1)
+    for name, value in fields.items():
+        getattr(panel, name).setChecked(value)
+    with qtbot.waitSignal(panel.runEnded, timeout=60_000):
+        assert panel.start()
+
+
+def test_a_trained_model_better_than_where_it_started_is_worth_a_question(qtbot, window):
+    panel = window.training_panel
+    asked = []
+    window.ask_save_changes = lambda: asked.append(True) or "discard"
+    train_one_epoch(qtbot, panel, train_size=4000)  # a fresh network: it starts at chance
+    assert asked == []  # the shipped model was not changed: Start asked nothing
+    assert window.files.latest_val_accuracy() > 0.3 and window.files.worth_keeping()
+    panel.reset_button.click()
+    assert asked == [True]
+
+
+def test_runs_that_leave_nothing_worth_keeping_ask_nothing(qtbot, window):
+    panel = window.training_panel
+    asked = []
+    window.ask_save_changes = lambda: asked.append(True) or "cancel"
+    # A few mini-batches with Step: no epoch finished.
+    panel.step()
+    panel.step()
+    qtbot.waitUntil(lambda: panel.curves.batches() >= 2, timeout=10_000)
+    with qtbot.waitSignal(panel.runEnded, timeout=10_000):
+        panel.stop()
+    assert window.is_dirty() and not window.files.worth_keeping()
+    # Training the shipped model on shuffled labels: an epoch, but worse than the model it started from.
+    window.open_bundled_model("default")
+    train_one_epoch(qtbot, panel, continue_check=True, shuffle_labels_check=True)
+    assert window.files.latest_val_accuracy() < window.files.baseline_accuracy()
+    assert window.is_dirty() and not window.files.worth_keeping()
+    panel.reset_button.click()  # Reset, Start, Step and close all ask nothing
+    assert asked == [] and not window.is_dirty()
+    assert window.close()
+    assert asked == []
+
+
+def test_the_save_question_names_what_is_at_stake():
+    from digitlab.ui.questions import save_question
+
+    running = save_question(running=True, worth_keeping=False, accuracy=None)
+    assert running.text == "Training is running. Stop it and quit?"
+    assert [a for a, _ in running.buttons] == ["discard", "cancel"]
+    keep = save_question(running=True, worth_keeping=True, accuracy=0.912)
+    assert keep.text.startswith("Training is running. Stop it and quit?") and "91.2%" in keep.text
+    assert [a for a, _ in keep.buttons] == ["save", "discard", "cancel"]
+    idle = save_question(running=False, worth_keeping=True, accuracy=0.8)
+    assert "Save it first?" in idle.text and idle.buttons[0][0] == "save"
 
 
 def test_closing_an_unchanged_window_asks_nothing(qtbot, random_window):

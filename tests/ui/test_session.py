@@ -92,3 +92,29 @@ def test_set_saved_names_the_model_after_its_file(session):
 def test_output_labels():
     assert output_labels(10) == [str(d) for d in range(10)]
     assert output_labels(11)[-1] == "none" and output_labels(11)[:10] == output_labels(10)
+
+
+def test_the_baseline_is_the_network_as_last_set_or_saved(session, network, tmp_path):
+    trained = [w + 1.0 for w in network.weights]
+    session.set_parameters(trained, network.biases)  # a training snapshot
+    np.testing.assert_array_equal(session.baseline.weights[0], network.weights[0])  # what the run started from
+    session.set_saved(tmp_path / "saved.npz")
+    np.testing.assert_array_equal(session.baseline.weights[0], trained[0])
+    session.baseline.weights[0][...] = 0  # a copy: the baseline itself stays
+    np.testing.assert_array_equal(session.baseline.weights[0], trained[0])
+    other = Network.create((784, 8, 10), rng=np.random.default_rng(4))
+    session.set_network(other, "other")
+    assert session.baseline.sizes == (784, 8, 10)
+
+
+def test_bundled_names_the_shipped_model_only_while_it_is_unchanged(network, qtbot, tmp_path):
+    session = ModelSession(network, "default model", bundled="default")
+    assert session.bundled == "default"
+    session.set_dirty(True)  # trained
+    assert session.bundled is None
+    session.set_network(network, "bigger model", bundled="bigger")
+    assert session.bundled == "bigger"
+    session.set_saved(tmp_path / "mine.npz")  # a file of the user's now
+    assert session.bundled is None
+    session.set_network(network, "untitled")
+    assert session.bundled is None
