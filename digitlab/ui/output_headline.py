@@ -47,8 +47,10 @@ class OutputHeadline(QWidget):
 
         self.digit_label = QLabel()
         self.digit_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        # Room for the widest text the label ever shows, so none is ever cut off.
-        self.digit_label.setMinimumWidth(self._widest_answer() + 8)
+        # The headline never gets narrower than its widest text (minimumSizeHint),
+        # so none is ever cut off; the label itself is as wide as the look in use.
+        self._widest = self._widest_answer() + 8
+        self.digit_label.setMinimumWidth(self._widest)
         self.digit_label.setMinimumHeight(QFontMetrics(self._big_font).height())
         self.digit_label.setToolTip("The network's answer: the output neuron with the largest value.")
         self.confidence_label = QLabel()
@@ -70,7 +72,7 @@ class OutputHeadline(QWidget):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         hint = super().minimumSizeHint()
-        return QSize(self.digit_label.minimumWidth() + self.confidence_label.minimumWidth() + 16, hint.height())
+        return QSize(self._widest + self.confidence_label.minimumWidth() + 16, hint.height())
 
     def look(self) -> str | None:
         return self._look
@@ -82,7 +84,11 @@ class OutputHeadline(QWidget):
             # Fonts and colours change only between looks
             # (style sheets are too slow to set at every update).
             self._look, self._is_digit = look, is_digit
-            self.digit_label.setFont(self._big_font if is_digit else self._word_font)
+            font = self._big_font if is_digit else self._word_font
+            self.digit_label.setFont(font)
+            # A digit needs less room than the words: the confidence follows it closely.
+            digit_width = max(QFontMetrics(font).horizontalAdvance(str(d)) for d in range(10)) + 12
+            self.digit_label.setMinimumWidth(digit_width if is_digit else self._widest)
             self.restyle()
         self.digit_label.setText(answer)
         self.confidence_label.setText(line)
