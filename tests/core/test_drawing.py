@@ -55,3 +55,44 @@ def test_random_drawn_digits_are_reproducible_and_whole():
     for image in images:
         border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
         assert border.max() == 0  # the whole digit, pen included, is on the canvas
+
+
+# --- the styles ---------------------------------------------------------------------------------
+
+
+def _extent(strokes):
+    points = np.array([point for stroke in strokes for point in stroke])
+    return np.ptp(points[:, 0]), np.ptp(points[:, 1])
+
+
+def test_the_documented_styles_are_there():
+    counts = {digit: len(variants) for digit, variants in DIGIT_STROKES.items()}
+    assert counts == {0: 3, 1: 5, 2: 4, 3: 3, 4: 5, 5: 2, 6: 3, 7: 4, 8: 2, 9: 4}
+    # Serif 1s: a foot, a horizontal stroke along the baseline.
+    feet = [v for v in DIGIT_STROKES[1] if any(len(s) == 2 and s[0][1] == s[1][1] == 1.0 for s in v)]
+    assert len(feet) == 2
+    # Crossed 7s: a second stroke across the middle.
+    crossed = [v for v in DIGIT_STROKES[7] if len(v) == 2 and all(0.4 < y < 0.6 for _, y in v[1])]
+    assert len(crossed) == 2
+    # Open and closed 4s: in an open 4 the diagonal does not meet the stem at the top.
+    tops = [v[0][0] for v in DIGIT_STROKES[4]]
+    stems = [v[1][0] for v in DIGIT_STROKES[4]]
+    meets = [abs(top[0] - stem[0]) < 0.05 and top[1] == stem[1] == 0.0 for top, stem in zip(tops, stems)]
+    assert True in meets and False in meets
+
+
+def test_curly_two_loops_back_on_itself():
+    curly = DIGIT_STROKES[2][2][0]
+    xs = np.array([x for x, _ in curly])
+    # Along the base the pen first runs left, back right, left again and out to the right.
+    turns = np.count_nonzero(np.diff(np.sign(np.diff(xs[len(xs) // 2:]))) != 0)
+    assert turns >= 2
+
+
+def test_random_drawn_digits_come_narrow_and_wide():
+    images, labels = random_drawn_digits(np.random.default_rng(4), 300, size=140)
+    ratios = []
+    for image in images[labels == 0]:
+        rows, cols = np.nonzero(image > 0.5)
+        ratios.append(np.ptp(cols) / np.ptp(rows))
+    assert max(ratios) / min(ratios) > 1.8  # 0.6-1.3 as wide, slanted and turned
