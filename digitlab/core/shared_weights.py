@@ -99,11 +99,22 @@ class SharedWeights:
         """Open the segment ``name`` that another process created."""
         return cls(shared_memory.SharedMemory(name=name), size, dtype, lock)
 
-    def write(self, parameters: np.ndarray) -> None:
-        """Replace the shared parameters with ``parameters`` (writer side)."""
-        with self.lock:
+    def write(self, parameters: np.ndarray, wait: bool = True) -> bool:
+        """Replace the shared parameters with ``parameters`` (writer side).
+
+        With ``wait=False`` the write is skipped (False returned) while a reader
+        holds the lock: a reader thread in the window's process can lose the GIL
+        to the GUI thread in the middle of its copy, and training must not wait
+        for the window's painting. The next write comes about 1/30 s later.
+        """
+        if not self.lock.acquire(block=wait):
+            return False
+        try:
             np.copyto(self._values, parameters, casting="no")
             self._writes[0] += 1
+        finally:
+            self.lock.release()
+        return True
 
     def read(self, timeout: float = 1.0) -> tuple[np.ndarray, int] | None:
         """A read-only copy of the parameters and the number of writes so far.

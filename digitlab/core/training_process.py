@@ -46,6 +46,9 @@ from digitlab.core.training import Progress, TrainingConfig, TrainingControl, tr
 #: Records that end a run.
 FINAL_KINDS = ("finished", "stopped", "diverged")
 
+#: Records whose weights the window must get exactly: the run's result, a paused (stepped) state.
+_EXACT_KINDS = (*FINAL_KINDS, "paused")
+
 #: Messages from the child: (kind, payload).
 READY, RECORD, LOAD_FAILED, FAILED = "ready", "record", "load_failed", "failed"
 
@@ -170,8 +173,9 @@ def _train_and_report(spec: ChildSpec, commands: Connection, records: Connection
         records.send((READY, run_info(network, split, spec.config)))
         for record in train(network, split, spec.config, control, spec.min_interval):
             # train() restores the last good weights before a "diverged" record: the
-            # network always holds the record's weights here.
-            shared.write(network.parameters)
+            # network always holds the record's weights here. Those of a final or
+            # paused record must arrive; a running one's may wait for the next.
+            shared.write(network.parameters, wait=record.kind in _EXACT_KINDS)
             records.send((RECORD, without_weights(record)))
     except (BrokenPipeError, EOFError, ConnectionError):
         raise

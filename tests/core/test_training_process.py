@@ -66,6 +66,23 @@ def next_record(process, predicate=lambda record: True, timeout=30.0):
             return record
 
 
+def wait_until_computing(pid, seconds=0.3):
+    """Return once the process ``pid`` has used ``seconds`` more CPU time (Linux), or after a pause."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        time.sleep(1.0)
+        return
+
+    def used():  # utime + stime, fields 14 and 15, after the parenthesised command name
+        fields = stat.read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    start = used()
+    deadline = time.monotonic() + 60
+    while used() - start < seconds and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def segment_exists(name):
     return (SHM / name).exists()
 
@@ -172,14 +189,17 @@ def test_sigkill_mid_run_is_reported_and_leaves_no_segment(runs, data, network):
 
 
 def test_finish_ends_a_child_stuck_in_one_long_batch(runs, network):
-    # One batch of 9,000 digits through wide layers takes seconds: stop is not heard in time.
+    # A batch of 4,500 digits through wide layers takes seconds: a stop during it is not
+    # heard within a grace of 0.2 s (two batches an epoch: no evaluation between).
     split = load_sample()
-    big = Network.create((784, 1024, 1024, 1024, 10), rng=np.random.default_rng(0))
-    process = runs(big, split, TrainingConfig(epochs=5, batch_size=len(split.train_labels)), min_interval=0)
-    assert next_record(process, timeout=120).kind == "batch"  # the second batch is under way now
+    big = Network.create((784, 2048, 2048, 2048, 10), rng=np.random.default_rng(0))
+    config = TrainingConfig(epochs=5, batch_size=len(split.train_labels) // 2)
+    process = runs(big, split, config, min_interval=0)
+    assert next_record(process, timeout=120).kind == "batch"
     name, pid = process.segment_name, process.pid
-    messages = process.finish()
-    assert process.exitcode() == -signal.SIGTERM  # it had to be terminated
+    wait_until_computing(pid)  # the second batch is under way now
+    messages = process.finish(grace=0.2)
+    assert process.exitcode() == -signal.SIGTERM, messages  # it had to be terminated
     assert all(kind != "record" or record.kind == "paused" for kind, record in messages)
     process.close()
     assert not segment_exists(name)
@@ -274,3 +294,19 @@ def test_ctrl_c_in_the_terminal_leaves_the_child_to_the_window(runs, data, netwo
     assert next_record(process, lambda r: r.samples_seen > before + 1000).kind in ("batch", "epoch")
     assert process.is_alive()
     assert [r.kind for kind, r in process.finish() if kind == "record"][-1:] == ["stopped"]
+
+
+def test_a_running_write_skips_rather_than_waits_for_a_reader():
+    # The window's reader may hold the lock while its thread waits for the GIL: training goes on.
+    context = multiprocessing.get_context("spawn")
+    shared = SharedWeights.create(np.zeros(10), context.Lock())
+    try:
+        shared.lock.acquire()  # a reader in the middle of its copy
+        assert shared.write(np.ones(10), wait=False) is False
+        shared.lock.release()
+        assert shared.read()[0].max() == 0.0
+        assert shared.write(np.ones(10), wait=False) is True
+        values, writes = shared.read()
+        assert values.min() == 1.0 and writes == 1
+    finally:
+        shared.close()

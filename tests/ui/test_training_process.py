@@ -8,6 +8,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from digitlab.core.training_process import TrainingProcess
+from tests.core.test_training_process import wait_until_computing
 
 
 def pid_gone(pid):
@@ -50,7 +51,7 @@ def test_closing_the_window_mid_run_ends_the_child_and_its_shared_memory(qtbot, 
 
 
 def test_closing_during_one_long_batch_ends_cleanly(qtbot, open_window, monkeypatch):
-    # Issue 13: a batch of 9,000 through wide layers takes seconds; closing must not wait for it.
+    # Issue 13: a batch of 4,500 through wide layers takes seconds; closing must not wait for it.
     window = open_window()
     ends = []
     original = TrainingProcess.finish
@@ -61,9 +62,11 @@ def test_closing_during_one_long_batch_ends_cleanly(qtbot, open_window, monkeypa
         return messages
 
     monkeypatch.setattr(TrainingProcess, "finish", finish)  # records how the child ended; the real finish runs
-    panel, snapshots = start_long_run(qtbot, window, hidden="1024,1024,1024", batch=9000)
-    qtbot.waitUntil(lambda: panel.history.batches >= 1, timeout=120_000)  # the next long batch is under way
+    # Two batches an epoch, so no evaluation sits between the first batch and the second.
+    panel, snapshots = start_long_run(qtbot, window, hidden="2048,2048,2048", batch=4500)
+    qtbot.waitUntil(lambda: panel.history.batches >= 1, timeout=120_000)
     pid, segment = panel.controller.child_pid(), panel.controller.segment_name()
+    wait_until_computing(pid)  # the second long batch is under way
     window.close()
     assert pid_gone(pid) and not segment_exists(segment)
     assert ends and ends[0] == -signal.SIGTERM  # it could not stop by itself in time: terminated
