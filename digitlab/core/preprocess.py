@@ -215,17 +215,17 @@ def _composite(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def _ink_map(gray: np.ndarray, threshold: float) -> np.ndarray | None:
     """White-on-black ink in [0, 1] with noise removed, or None if there is none."""
+    noise = noise_level(gray)
+    if noise > _GRAINY:
+        # Grain on the strokes would fool the stroke-width estimate; a 3x3 mean
+        # cuts it to a third and blurs no more than a camera already does.
+        gray, noise = box_blur3(gray), noise / 3
     border = np.concatenate((gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]))
     background = float(np.median(border))
     # Which way the ink stands out, not how bright the paper is: a dim photo's
     # paper may be darker than mid-grey and still carry darker ink.
     dark_ink = ink_polarity(gray, background)
     # Uneven light (a photo) makes the paper a smooth surface, not one level.
-    noise = noise_level(gray)
-    if noise > _GRAINY:
-        # Grain on the strokes would fool the stroke-width estimate; a 3x3 mean
-        # cuts it to a third and blurs no more than a camera already does.
-        gray, noise = box_blur3(gray), noise / 3
     paper = background_surface(gray, dark_ink, background, noise)
     # Dark ink on paper is inverted so ink is bright.
     ink = np.asarray(paper - gray if dark_ink else gray - paper, dtype=np.float32)
