@@ -459,13 +459,14 @@ def test_a_crawling_mirror_fails_below_the_speed_floor_and_the_next_one_delivers
     contents, table = fake_mnist
     crawling, good = mirrors(), mirrors()
     crawling.trickle = (1, 0.2)
-    download_mnist(tmp_path, [crawling.url, good.url], table, timeout=1.0, min_rate=1000, rate_window=1.0)
+    # timeout 5: the speed floor, not the wait for a byte, must end the crawl (after 1 s).
+    download_mnist(tmp_path, [crawling.url, good.url], table, timeout=5, min_rate=1000, rate_window=1.0)
     assert_downloaded(tmp_path, contents)
     assert crawling.requests_for(TRAIN_IMAGES) == [None]  # one try, not five
     # The few bytes the crawl delivered were kept: the next mirror resumed after them.
     assert [r.startswith("bytes=") for r in good.requests_for(TRAIN_IMAGES)] == [True]
     with pytest.raises(DownloadError) as info:
-        download_mnist(tmp_path / "alone", [crawling.url], table, timeout=1.0, min_rate=1000, rate_window=1.0)
+        download_mnist(tmp_path / "alone", [crawling.url], table, timeout=5, min_rate=1000, rate_window=1.0)
     message = str(info.value)
     assert "too slow" in message and "under 1.0 KB/s" in message and "\n" not in message
 
@@ -474,15 +475,15 @@ def test_a_mirror_that_stops_sending_fails_after_the_timeout(tmp_path, fake_mnis
     contents, table = fake_mnist
     stalled, good = mirrors(), mirrors()
     stalled.stall_after = 0  # headers, then silence with the connection open
-    download_mnist(tmp_path, [stalled.url, good.url], table, timeout=0.5)
+    download_mnist(tmp_path, [stalled.url, good.url], table, timeout=1.0)
     assert_downloaded(tmp_path, contents)
 
 
 def test_a_fast_enough_transfer_is_not_cut_by_the_speed_floor(tmp_path, fake_mnist, mirrors):
     contents, table = fake_mnist
     mirror = mirrors()
-    mirror.trickle = (2_000, 0.05)  # about 40 KB/s, for over a second: more than one window
-    download_mnist(tmp_path, [mirror.url], table, timeout=1.0, min_rate=1000, rate_window=0.3)
+    mirror.trickle = (2_000, 0.05)  # about 40 KB/s for over 2 s: the floor is checked for a second
+    download_mnist(tmp_path, [mirror.url], table, timeout=5, min_rate=1000, rate_window=1.0)
     assert_downloaded(tmp_path, contents)
     assert mirror.requests_for(TRAIN_IMAGES) == [None]
 
