@@ -377,14 +377,17 @@ def test_closing_while_training_asks_one_question_that_says_so(qtbot, window):
     qtbot.waitUntil(lambda: panel.curves.batches() > 0, timeout=10_000)
     del window.ask_save_changes  # the real question, in a real message box
     seen = []
-    answer_next_question("Cancel", seen)
-    assert not window.close()
-    assert panel.is_running() and window.isVisible()
-    # No epoch finished yet: nothing worth saving, so only whether to stop and quit.
-    assert seen == [("Training is running. Stop it and quit?", {"Stop and quit", "Cancel"})]
-    answer_next_question("Stop and quit", seen)
-    assert window.close()
-    assert len(seen) == 2 and not panel.is_running()
+    try:
+        answer_next_question("Cancel", seen)
+        assert not window.close()
+        assert panel.is_running() and window.isVisible()
+        # No epoch finished yet: nothing worth saving, so only whether to stop and quit.
+        assert seen == [("Training is running. Stop it and quit?", {"Stop and quit", "Cancel"})]
+        answer_next_question("Stop and quit", seen)
+        assert window.close()
+        assert len(seen) == 2 and not panel.is_running()
+    finally:
+        window.ask_save_changes = lambda: "discard"  # a failed check must not leave a box to block teardown
 
 
 def train_one_epoch(qtbot, panel, train_size=1000, **fields):
