@@ -27,7 +27,9 @@ SIGNAL_EXIT_CODE = 0
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="digitlab", description="Open the DigitLab window.")
-    parser.add_argument("--model", metavar="PATH", help="model file (.npz) to open instead of the default model")
+    parser.add_argument("--model", metavar="PATH|bigger",
+                        help="model file (.npz), or a bundled model's name ('default', 'bigger'); "
+                        "default: the shipped video network")
     # Qt's own options (-style, -platform ...) pass through to QApplication.
     args, _qt_args = parser.parse_known_args(argv)
     return args
