@@ -241,6 +241,14 @@ def scanned(ink: np.ndarray, rng: np.random.Generator, dark_ink: bool) -> np.nda
     return np.rint(image * 255).astype(np.uint8)
 
 
+def squeezed(ink: np.ndarray, aspect: float) -> np.ndarray:
+    """The writing made ``aspect`` times as wide about its centre of mass: tall, narrow hands."""
+    cols = np.arange(ink.shape[1], dtype=np.float64)
+    centre = float(ink.sum(axis=0) @ cols) / float(ink.sum())
+    source = centre + (cols - centre) / aspect
+    return np.stack([np.interp(source, cols, row, left=0, right=0) for row in ink]).astype(np.float32)
+
+
 # --- the sets -------------------------------------------------------------------------------
 
 
@@ -262,6 +270,14 @@ def handwriting_set(source: str, paper: str, count: int, seed: int) -> tuple[np.
     for index, digit in enumerate(labels):
         picture = put(make(int(digit), rng), rng, dark_ink=bool(rng.random() < 0.75))
         inputs[index] = preprocess.prepare(picture).reshape(-1)
+    return inputs, labels
+
+
+def narrow_set(count: int, seed: int, aspect: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """Pen digits squeezed to ``aspect`` of their width, on even paper, prepared (see handwriting_set)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 10
+    inputs = np.stack([preprocess.prepare(squeezed(pen_digit(int(d), rng), aspect)).reshape(-1) for d in labels])
     return inputs, labels
 
 
