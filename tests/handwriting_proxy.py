@@ -73,7 +73,10 @@ def font_digit(digit: int, rng: np.random.Generator, size: int = SHEET) -> np.nd
 
 # Each shape: strokes; each stroke: cubic Bezier segments, each 4 (x, y) control
 # points in a unit box (y down), the segments of a stroke joined end to start.
-_C = lambda *points: [tuple(p) for p in points]  # noqa: E731 - a compact table below
+def _C(*points):  # one cubic segment's four control points; short, for the table below
+    return [tuple(p) for p in points]
+
+
 PEN_SHAPES: dict[int, list[list[list[tuple]]]] = {
     0: [[[_C((.5, 0), (.1, 0), (.12, 1), (.5, 1)), _C((.5, 1), (.9, 1), (.88, 0), (.45, .04))]],
         [[_C((.55, .02), (.05, .1), (.2, 1.05), (.55, .97)), _C((.55, .97), (.95, .9), (.85, -.05), (.4, .08))]]],
