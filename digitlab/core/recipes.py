@@ -302,8 +302,11 @@ def recipe_metadata(recipe: Recipe, seed: int, history: list[dict], seconds: flo
             "weight_decay": recipe.weight_decay, "augment": recipe.augmented_copies > 0,
             "synthetic_digits": recipe.synthetic_count, "seed": seed,
         },
-        "data_set": f"sample ({n_train} training digits, last 1000 validation) + "
-                    f"{recipe.synthetic_count} drawn digits",
+        # The keys of the one metadata schema (core.history.model_metadata) where they apply.
+        "name": recipe.name,
+        "data": f"sample ({n_train} training digits, last 1000 validation) + "
+                f"{recipe.synthetic_count} drawn digits",
+        "train_examples": n_train + recipe.synthetic_count,
         "history": history,
         "train_accuracy": last["train_accuracy"],
         "val_accuracy": last["val_accuracy"],

@@ -180,10 +180,12 @@ def _application() -> QApplication:
 
 
 def _open_window(settings_dir: Path):
+    from digitlab.ui import settings as app_settings
     from digitlab.ui.main_window import MainWindow
 
     # Private settings: the benchmark must not change the user's window layout.
     settings = QSettings(str(settings_dir / "bench-settings.ini"), QSettings.Format.IniFormat)
+    app_settings.write(settings, start_here_shown=True)  # no first-start guide over the measured window
     window = MainWindow(settings=settings)
     window.errors = []
     window.show_error = lambda title, text: window.errors.append(f"{title}: {text}")

@@ -41,7 +41,7 @@ CANVAS_SOURCES = ("drawing", "picture")
 class InputFeed(QObject):
     """Feeds the session from the canvas, from picture files and from noise.
 
-    ``window`` provides ``canvas``, ``busy`` (a GuiBusyFilter), ``show_error``,
+    ``window`` provides ``canvas``, ``show_error``,
     ``ask_open_path``, ``files`` and the status bar.
     """
 
@@ -59,7 +59,6 @@ class InputFeed(QObject):
     @Slot()
     def update_prediction(self) -> None:
         """Predict the canvas drawing (called on ``canvas.changed``)."""
-        self._window.busy.hold()  # drawing must feel immediate, even while training
         if self._canvas.is_empty():
             if self._session.input_source not in CANVAS_SOURCES:
                 return  # the canvas was cleared to show a fed image; keep showing it
@@ -137,10 +136,9 @@ class InputFeed(QObject):
 class LiveView(QObject):
     """Copies training snapshots into the session; tells the views at most every LIVE_VIEW_MS."""
 
-    def __init__(self, session: ModelSession, busy, parent: QObject | None = None) -> None:
+    def __init__(self, session: ModelSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._busy = busy
         self._pending = False
         self._since = QElapsedTimer()
         self._timer = QTimer(self)
@@ -179,5 +177,4 @@ class LiveView(QObject):
         self._since.start()
         if not pending:
             return
-        self._busy.hold()  # training steps aside for the pictures and their repaint
         self._session.notify_network_changed()

@@ -32,7 +32,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QFileDialog, QGraphicsView, QMainWindow, QMessageBox, QSizePolicy, QSlider, QToolButton, QWidget,
+    QFileDialog, QMainWindow, QMessageBox, QSizePolicy, QSlider, QToolButton, QWidget,
 )
 
 import numpy as np
@@ -53,7 +53,6 @@ from digitlab.ui.preview import DigitPreview
 from digitlab.ui.session import ModelSession
 from digitlab.ui.panels.training_panel import TrainingPanel
 from digitlab.ui.status_bar import StatusLabels
-from digitlab.ui.training_worker import GuiBusyFilter
 from digitlab.ui.weights_view import WeightsView
 from digitlab.ui.window_download import MnistDownload
 from digitlab.ui.window_layout import FIRST_SIZE
@@ -108,7 +107,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self.files = ModelFiles(self, self.session)
         self.feed = InputFeed(self, self.session)
-        self.live_view = LiveView(self.session, self.busy, parent=self)
+        self.live_view = LiveView(self.session, parent=self)
         window_layout.build_docks(self)
         menus.build_actions(self)
         menus.build_menus(self)
@@ -124,7 +123,6 @@ class MainWindow(QMainWindow):
         for view in (self.chart, self.weights_view, self.preview):
             view.follow(self.session)
         self.lesson_area.open_defaults()
-        self._watch_painting()
         self.restore_settings()
         self._update_actions()
         self._update_edit_actions()
@@ -138,7 +136,6 @@ class MainWindow(QMainWindow):
         self.lesson_area = LessonArea(self.session)
         self.training_panel = TrainingPanel()
         self.training_panel.replace_guard = self.maybe_save_changes
-        self.busy = GuiBusyFilter(self)
 
         self.brush_slider = QSlider(Qt.Orientation.Horizontal)
         self.brush_slider.setRange(4, 60)
@@ -160,13 +157,6 @@ class MainWindow(QMainWindow):
         for button in (self.clear_button, self.undo_button, self.redo_button):
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def _watch_painting(self) -> None:
-        """Let training step aside while the views whose painting runs Python repaint."""
-        views = [self.canvas, self.preview]
-        for container in (self.chart, self.weights_view, self.lesson_area):
-            views += [view.viewport() for view in container.findChildren(QGraphicsView)]
-        self.busy.watch(*views)
 
     def _connect(self) -> None:
         self.canvas.changed.connect(self.feed.update_prediction)
@@ -305,7 +295,6 @@ class MainWindow(QMainWindow):
         view = self.lesson_area.open_lesson(name)
         self.lessons_dock.show()
         self.lessons_dock.raise_()
-        self.busy.watch(*[v.viewport() for v in view.findChildren(QGraphicsView)])
         return view
 
     @Slot()

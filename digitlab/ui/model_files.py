@@ -190,7 +190,13 @@ class ModelFiles(QObject):
         )
 
     def _train_examples(self, config: dict) -> int:
-        """How many examples a run with the panel's settings trains on (0 if the data cannot be read)."""
+        """How many examples a run with the panel's settings trains on (0 if the data cannot be read).
+
+        The training child reported it for the latest run; only a model never trained here loads the data.
+        """
+        info = self._panel.last_run_info
+        if info is not None:
+            return int(info.train_examples)
         try:
             split = self._panel.load_data(self._panel.data_name())
         except (OSError, ValueError):

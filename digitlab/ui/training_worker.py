@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 
 import numpy as np
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from digitlab.core.datasets import DataSplit
 from digitlab.core.network import Network
@@ -372,101 +371,3 @@ class TrainingController(QObject):
         if self._from_current_worker():
             self._end_run()
             self.failed.emit(message)
-
-
-# ---------------------------------------------------------------------------
-# Left from training on a thread; no longer used by training. Kept importable
-# until main_window.py, input_feed.py and learning_curves.py stop using them.
-# ---------------------------------------------------------------------------
-
-class GuiPriority:
-    """Lets the GUI thread ask the training thread to step aside for a moment.
-
-    Python runs one thread at a time (the GIL). While the training thread
-    computes, every stretch of Python in the GUI thread (a slot, each plot
-    item's paint) has to win the GIL back, and the two threads take turns:
-    a repaint that takes 8 ms alone takes 30-100 ms during training, and the
-    window stutters. So before such work the GUI thread calls :meth:`claim`
-    (and :meth:`release` once it is idle again); the training loop calls
-    :meth:`step_aside` between mini-batches and sleeps, releasing the GIL,
-    while a claim is active. Each pause is capped, and after one the loop
-    trains for at least ``MIN_RUN`` seconds before it gives way again, so a
-    busy window slows training down but never stops it.
-    """
-
-    #: The longest single pause of the training loop for the GUI, in seconds.
-    #: Long enough to cover a whole repaint of the window: the window's
-    #: smoothness comes first (measured with `digitlab bench --ui`: 0.03 s
-    #: pauses with 0.01 s runs left 60-100 ms stalls, 0.1 s / 0.002 s 50-80 ms,
-    #: at about half the training speed while the user draws).
-    MAX_PAUSE = 0.1
-    #: Training time guaranteed between two pauses, in seconds.
-    MIN_RUN = 0.002
-
-    def __init__(self) -> None:
-        # perf_counter times; float stores are atomic under the GIL.
-        self._until = 0.0
-        self._resumed = 0.0
-
-    def claim(self, seconds: float = MAX_PAUSE) -> None:
-        """GUI thread: keep the training loop out of the way for up to ``seconds``."""
-        self._until = max(self._until, time.perf_counter() + min(seconds, self.MAX_PAUSE))
-
-    def release(self) -> None:
-        """GUI thread: the work is done; training may go on at once."""
-        self._until = 0.0
-
-    def is_claimed(self) -> bool:
-        """True while a claim is active."""
-        return self._until > time.perf_counter()
-
-    def step_aside(self) -> None:
-        """Training thread: sleep while a claim is active (not again within MIN_RUN)."""
-        now = time.perf_counter()
-        remaining = self._until - now
-        if remaining <= 0 or now - self._resumed < self.MIN_RUN:
-            return
-        deadline = now + remaining
-        while now < deadline and self._until > now:
-            time.sleep(min(0.002, deadline - now))  # wake early if released
-            now = time.perf_counter()
-        self._resumed = now
-
-
-#: The one GuiPriority shared by the window's views and every training run.
-GUI_PRIORITY = GuiPriority()
-
-
-class GuiBusyFilter(QObject):
-    """Claims :data:`GUI_PRIORITY` while watched widgets paint, releasing it once the GUI is idle.
-
-    Install it on the widgets whose painting runs Python (pyqtgraph views'
-    viewports, custom-painted widgets). A zero-interval timer releases the
-    claim: it fires after the pending repaints have been done.
-    """
-
-    def __init__(self, parent: QObject | None = None, priority: GuiPriority = GUI_PRIORITY) -> None:
-        super().__init__(parent)
-        self._priority = priority
-        self._idle_timer = QTimer(self)
-        self._idle_timer.setSingleShot(True)
-        self._idle_timer.setInterval(0)
-        self._idle_timer.timeout.connect(self._on_idle)
-
-    def watch(self, *widgets: QObject) -> None:
-        for widget in widgets:
-            widget.installEventFilter(self)
-
-    def hold(self) -> None:
-        """Claim priority until the event loop is idle again."""
-        self._priority.claim()
-        self._idle_timer.start()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
-        if event.type() == QEvent.Type.Paint:
-            self.hold()
-        return False
-
-    @Slot()
-    def _on_idle(self) -> None:
-        self._priority.release()

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from digitlab.core.fileio import write_bytes_atomically
 from digitlab.core.history import History
 from digitlab.ui import style
-from digitlab.ui.training_worker import GuiBusyFilter
 
 #: The curves redraw at most this often while training (plotting thousands of
 #: points costs milliseconds of the GUI thread, and the eye needs no more).
@@ -138,9 +137,6 @@ class LearningCurves(QWidget):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
         self._apply_palette()
-        # Training steps aside while the plots repaint (see GuiBusyFilter).
-        self._busy = GuiBusyFilter(self)
-        self._busy.watch(self.plots.viewport())
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -187,7 +183,6 @@ class LearningCurves(QWidget):
     @Slot()
     def refresh(self) -> None:
         """Show the history as it is now."""
-        self._busy.hold()  # training steps aside for the redraw and the repaint
         self._redraw_timer.stop()
         self._since_redraw.start()
         self._redraw()
