@@ -81,7 +81,7 @@ def add_parser(commands) -> None:
     command.add_argument("--shuffle-labels", action="store_true",
                          help="give every training example a random label (can it memorise?)")
     command.add_argument("--augment", action="store_true",
-                         help="randomly shift, turn and resize the training digits each epoch")
+                         help="vary the training digits each epoch as handwriting varies (position, size, turn, width, slant, pen, elastic wobble)")
     command.add_argument("--none-class", choices=("exposure", "eleventh"), default=None,
                          help="teach it to say 'none of these' with noise images in every epoch: exposure "
                          "(targets with no output lit) or eleventh (labelled 10; needs --layers ending in 11)")

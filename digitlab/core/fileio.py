@@ -105,6 +105,11 @@ def describe_os_error(err: OSError) -> str:
     return f"{err.filename}: {reason}"
 
 
+def error_text(err: BaseException) -> str:
+    """One line for a message box or the command line: OS errors in plain words, others as they say."""
+    return describe_os_error(err) if isinstance(err, OSError) else str(err)
+
+
 class FileProblem(ValueError):
     """A file is missing, unreadable or not what it should be.
 

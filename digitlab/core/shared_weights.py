@@ -20,6 +20,8 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
+from digitlab.core.fileio import plain_reason
+
 #: Names of our segments start with this (``/dev/shm/digitlab_...`` on Linux).
 NAME_PREFIX = "digitlab_"
 
@@ -87,7 +89,7 @@ class SharedWeights:
         try:
             segment = shared_memory.SharedMemory(name=name, create=True, size=nbytes)
         except OSError as err:
-            raise SharedWeightsError(f"cannot make shared memory for the weights: {err}") from err
+            raise SharedWeightsError(f"cannot make shared memory for the weights: {plain_reason(err)}") from err
         shared = cls(segment, parameters.size, parameters.dtype, lock)
         shared._owner = True
         shared._values[:] = parameters

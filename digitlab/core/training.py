@@ -53,7 +53,8 @@ class TrainingConfig:
     train_size: int | None = None
     #: Give every training image a random label: the memorisation experiment.
     shuffle_labels: bool = False
-    #: Small random shifts, rotations and scalings of the training digits each epoch.
+    #: Vary the training digits each epoch as handwriting varies (position, size, turn, width,
+    #: slant, pen thickness, elastic wobble; digitlab.core.augment).
     augment: bool = False
     #: Chance that a hidden neuron is silenced in a training step (inverted dropout, see
     #: :func:`dropout_masks`); prediction always uses every neuron.
@@ -322,7 +323,7 @@ def dropout_masks(network: Network, n: int, rate: float, rng: np.random.Generato
 
 
 def _augmented_inputs(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    # Imported here: augmentation is only used to make the default model.
+    # Imported here: only runs that augment need it.
     from digitlab.core.augment import augment
 
     return _as_inputs(augment(images.reshape(-1, 28, 28), rng))

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from digitlab import __version__
 from digitlab.core import download
+from digitlab.core.fileio import error_text
 
 ABOUT_HTML = f"""
 <h2>DigitLab {__version__}</h2>
@@ -98,7 +99,7 @@ class DownloadWorker(QObject):
         except download.DownloadCancelled:
             result = ("cancelled", "")
         except (download.DownloadError, OSError, ValueError) as err:
-            result = ("failed", _sentence(str(err)))
+            result = ("failed", _sentence(error_text(err)))
         else:
             result = ("ok", str(folder))
         # Back to the GUI thread, so the dialog may delete it once the thread ended.

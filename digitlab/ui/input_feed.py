@@ -20,6 +20,7 @@ from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Slot
 
 from digitlab import imageio
 from digitlab.core import preprocess
+from digitlab.core.fileio import error_text
 from digitlab.core.training import Progress
 from digitlab.ui.output_headline import confidence_text
 from digitlab.ui.session import ModelSession
@@ -119,7 +120,7 @@ class InputFeed(QObject):
         try:
             gray = preprocess.to_grayscale(imageio.read_image(path))
         except (OSError, ValueError) as err:
-            self._window.show_error("Cannot open the image", str(err))
+            self._window.show_error("Cannot open the image", error_text(err))
             return False
         self._session.set_input(None)
         self._canvas.load_image(preprocess.ink_on_black(gray))

@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Slot
 
 from digitlab.core import evaluation, model_io
+from digitlab.core.fileio import error_text
 from digitlab.core.history import model_metadata
 from digitlab.core.network import Network
 from digitlab.ui import settings as app_settings
@@ -59,17 +60,17 @@ def initial_model(path: str | os.PathLike | None = None) -> tuple[Network, dict,
         try:
             return (*load_bundled(str(path)), None, "")
         except (OSError, ValueError) as err:
-            problem = str(err)
+            problem = error_text(err)
     elif path is not None:
         try:
             network, metadata = model_io.load_model(path)
             return network, metadata, Path(path), ""
         except (OSError, ValueError) as err:
-            problem = str(err)
+            problem = error_text(err)
     try:
         return (*load_bundled("default"), None, problem)
     except (OSError, ValueError) as err:
-        problem = problem or f"the shipped model could not be loaded ({err}); starting untrained"
+        problem = problem or f"the shipped model could not be loaded ({error_text(err)}); starting untrained"
     network = Network.create(rng=np.random.default_rng(0))
     return network, {"name": "untrained network"}, None, problem
 
@@ -129,7 +130,7 @@ class ModelFiles(QObject):
         try:
             network, _metadata = model_io.load_model(path)
         except (OSError, ValueError) as err:
-            self._window.show_error("Cannot open the model", str(err))
+            self._window.show_error("Cannot open the model", error_text(err))
             return False
         path = Path(path)
         self._panel.set_network(network)
@@ -161,7 +162,7 @@ class ModelFiles(QObject):
         try:
             model_io.save_model(path, self._session.network, self.metadata(path))
         except (OSError, ValueError) as err:
-            self._window.show_error("Cannot save the model", str(err))
+            self._window.show_error("Cannot save the model", error_text(err))
             return False
         running = self._panel.is_running()
         self._session.set_saved(path)
@@ -214,7 +215,7 @@ class ModelFiles(QObject):
         try:
             network, metadata = load_bundled(name)
         except (OSError, ValueError) as err:
-            self._window.show_error("Cannot open the bundled model", str(err))
+            self._window.show_error("Cannot open the bundled model", error_text(err))
             return False
         self._panel.set_network(network)
         self._session.set_network(network, metadata["name"], bundled=name)
@@ -299,7 +300,7 @@ class ModelFiles(QObject):
         try:
             writer(path)
         except (OSError, ValueError) as err:
-            self._window.show_error("Cannot export", str(err))
+            self._window.show_error("Cannot export", error_text(err))
             return False
         self.remember_dir(path)
         self._status(f"Saved {Path(path).name}.")

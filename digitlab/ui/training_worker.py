@@ -27,6 +27,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from digitlab.core.datasets import DataSplit
+from digitlab.core.fileio import error_text
 from digitlab.core.network import Network
 from digitlab.core.training import Progress, TrainingConfig, TrainingControl
 from digitlab.core.training_process import (
@@ -96,7 +97,7 @@ class TrainingWorker(QObject):
         except OSError as err:
             self._process.close()
             self._hand_back()
-            self.failed.emit(f"Training could not start: {err}")
+            self.failed.emit(f"Training could not start: {error_text(err)}")
             return
         try:
             ending = self._relay()

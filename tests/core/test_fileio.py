@@ -277,3 +277,11 @@ def test_a_dangling_link_gets_its_target_and_a_loop_is_one_error(tmp_path):
         save_model(tmp_path / "a", make_network())
     assert str(info.value) == f"{tmp_path / 'a'}: cannot write: too many levels of symbolic links"
     assert (tmp_path / "a").is_symlink() and (tmp_path / "b").is_symlink()
+
+
+def test_error_text_gives_os_errors_in_plain_words_and_others_as_they_are():
+    from digitlab.core.fileio import error_text
+
+    assert error_text(PermissionError(13, "Permission denied", "/x/m.npz")) == "/x/m.npz: permission denied"
+    assert "Errno" not in error_text(FileExistsError(17, "File exists"))
+    assert error_text(ValueError("m.npz: not a model file")) == "m.npz: not a model file"

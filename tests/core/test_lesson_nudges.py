@@ -152,6 +152,10 @@ def test_one_step_lowers_the_cost_and_raises_the_wanted_output(shipped, validati
         for label in (right, runner_up):
             result = nudges.run(nudges.Config(network=shipped, image=image, label=label), np.random.default_rng(0))
             assert result.learning_rate == 3.0
+            if result.before.outputs[label] > 0.999:
+                # Already all but 1: what one step adds is below float32's resolution there.
+                assert result.after.outputs[label] > 0.999, (index, label)
+                continue
             assert result.after.cost < result.before.cost, (index, label)
             assert result.after.outputs[label] > result.before.outputs[label], (index, label)
             assert "as the nudges asked" in result.summary()

@@ -358,6 +358,10 @@ def ascend(network, images: np.ndarray, digits, *, smoothness: float = 0.0, step
         if rows.size == 0:
             break
         gradient = objective_gradient(network, x[rows], digits[rows], smoothness)
+        # Pixels held at 0 or 1 by the clip cannot follow their gradient outwards: leave them out
+        # of the scale, or one stuck pixel would shrink every other pixel's step to nothing.
+        stuck = ((x[rows] <= 0.0) & (gradient < 0)) | ((x[rows] >= 1.0) & (gradient > 0))
+        gradient[stuck] = 0.0
         scale = np.abs(gradient).max(axis=1, keepdims=True)
         # A flat gradient (all hidden neurons saturated) gives no direction: such an image stays put.
         gradient = np.divide(gradient, scale, out=np.zeros_like(gradient), where=scale > 0)

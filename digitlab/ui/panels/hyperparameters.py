@@ -232,7 +232,7 @@ class HyperparameterForm(QGroupBox):
             "Training accuracy rises, validation accuracy stays at chance (~10%)."
         )
         self.augment_check = QCheckBox("Augment")
-        self.augment_check.setToolTip("Shift, rotate and scale the training digits a little each epoch.")
+        self.augment_check.setToolTip("Vary the training digits each epoch as handwriting varies: position, size, turn, width, slant, pen and an elastic wobble.")
         self.none_class_combo = QComboBox()
         for method, label in NONE_CLASS_LABELS.items():
             self.none_class_combo.addItem(label, method)

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from digitlab.core import datasets
 from digitlab.core.architecture import ArchitectureError
+from digitlab.core.fileio import error_text
 from digitlab.core.history import History
 from digitlab.core.network import Network
 from digitlab.core.training import Progress, TrainingConfig
@@ -225,7 +226,7 @@ class TrainingPanel(QWidget):
         try:
             network = self.new_network()
         except ArchitectureError as err:
-            self.errorOccurred.emit("Cannot create the network", str(err))
+            self.errorOccurred.emit("Cannot create the network", error_text(err))
             return
         if not self._may_replace_model():
             return
@@ -323,7 +324,7 @@ class TrainingPanel(QWidget):
             config = self.training_config()
             config.validate()
         except ValueError as err:  # ArchitectureError is a ValueError
-            self.errorOccurred.emit("Cannot start training", str(err))
+            self.errorOccurred.emit("Cannot start training", error_text(err))
             return False
         if self.continue_check.isChecked() and self._architecture_matches_model():
             network = self._model.copy()
@@ -339,7 +340,7 @@ class TrainingPanel(QWidget):
             # The child process loads the data set itself: the window never waits for a load.
             self.controller.start(network, name, config, paused=paused, batch_rate=self.form.batch_rate())
         except OSError as err:  # no shared memory for the weights
-            self.errorOccurred.emit("Cannot start training", str(err))
+            self.errorOccurred.emit("Cannot start training", error_text(err))
             return False
         self._training_net = network
         self._run_samples = 0  # known once the child has loaded the data
