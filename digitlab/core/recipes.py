@@ -8,13 +8,15 @@ digits are the validation set every choice was made on, and the official MNIST
 test set is only ever used to report the result.
 
 Accuracy on people's handwriting comes from variety in the training data, not
-from tuning: every epoch shows the network the original digits and freshly
-changed copies of them (:func:`digitlab.core.augment.augment`: width, slant,
-pen, elastic wobble, position, size and turn), and a few thousand drawn digits
-in styles MNIST's American writers rarely used (crossed 7s, serif 1s, curly
-2s), put through the same preparation as a user's drawing.
+from tuning: a few thousand drawn digits in styles MNIST's American writers
+rarely used (crossed 7s, serif 1s, curly 2s), put through the same preparation
+as a user's drawing, and, for the bigger network, freshly changed copies of
+every digit each epoch (:func:`digitlab.core.augment.augment`: width, slant,
+pen, elastic wobble, position, size and turn). The video's small network must
+also show the lessons' claims (:func:`check_claims`), and augmented copies
+broke two of them (see :data:`DEFAULT_RECIPE`).
 
-``python packaging/train_shipped_models.py`` runs both recipes and writes the
+``python scripts/train_shipped_models.py`` runs both recipes and writes the
 files; resources/default_model.md gives the commands and the figures.
 """
 
@@ -42,6 +44,8 @@ __all__ = [
     "SEEDS",
     "SHIPPED_SEED",
     "NOISE_CLAIMS",
+    "DREAM_CLAIMS",
+    "NUDGE_CLAIM_STEPS",
     "check_claims",
     "choose_seed",
     "synthetic_digits",
@@ -60,6 +64,11 @@ SHIPPED_SEED = 1
 #: so each seed is checked with its own noise (seed NOISE_CHECK_SEED; the lesson uses 0).
 NOISE_CLAIMS = {"noise_confident_share": 0.5, "digits_confident_share": 0.9}
 NOISE_CHECK_SEED = 1
+#: The dream lesson's claim (from noise, no prior), checked on the lesson's own seeds 0-2, as its test does.
+DREAM_CLAIMS = {"confidence": 0.95, "similarity": 0.3}
+DREAM_CHECK_SEEDS = (0, 1, 2)
+#: The nudges lesson: repeated steps on one example teach it a wrong label within this many steps.
+NUDGE_CLAIM_STEPS = 50
 
 # Synthetic digits are drawn with their own stream so adding or removing them
 # leaves the rest of a run's randomness alone.
@@ -117,8 +126,16 @@ class Recipe:
 
 
 #: The video's network and the video's recipe (Nielsen's: batch 10, rate 3.0,
-#: 30 epochs, no weight decay, which keeps its sigmoid outputs confident),
-#: with training-data variety added and the rate eased off towards the end.
+#: 30 epochs), with the rate eased off towards the end, a light weight decay,
+#: and variety from 3,000 digits drawn in styles MNIST lacks; each digit is
+#: shown three times an epoch. No augmented copies: they made the network read
+#: handwriting better (validation 95 %) but broke two of the lessons' claims
+#: (:func:`check_claims`). Without weight decay its weights grew five times as
+#: large, the sigmoids saturated, and dreams and nudges stalled; with decay,
+#: augmented copies taught it smooth, digit-shaped features, and its dreams
+#: from noise came to look like digits (correlation 0.37-0.40 with the mean
+#: digit, against the lesson's "below 0.3"). Measured on validation and the
+#: lessons only, 2026-12-02; resources/default_model.md has the table.
 DEFAULT_RECIPE = Recipe(
     name="default",
     sizes=(784, 16, 16, 10),
@@ -128,17 +145,15 @@ DEFAULT_RECIPE = Recipe(
     batch_size=10,
     epochs=30,
     # Ending at a tenth of the rate stops the last epochs' jitter (lr 3.0 moves
-    # validation accuracy by +-1 % from epoch to epoch) without weight decay.
+    # validation accuracy by +-1 % from epoch to epoch).
     final_learning_rate=0.3,
-    clean_copies=1,
-    augmented_copies=2,
+    # Small enough that it still answers noise confidently (the noise lesson),
+    # large enough that its sigmoids do not saturate (dream and nudges lessons).
+    weight_decay=1e-4,
+    clean_copies=3,
+    augmented_copies=0,
     synthetic_count=3000,
     noise_claims=True,
-    # Milder than augment's defaults: 16 + 16 neurons cannot hold every
-    # variation and still read MNIST's own digits well (validation 92.0 %
-    # with the defaults, 94.8 % with these).
-    augment_options={"max_shear": 0.25, "aspect_range": (0.6, 1.15), "elastic_alpha": 1.0,
-                     "max_rotation_deg": 8, "max_shift": 1.5, "max_thickness": 0.6},
 )
 
 #: A bigger network that reads better (3Blue1Brown's "play with the structure").
@@ -318,21 +333,62 @@ def recipe_metadata(recipe: Recipe, seed: int, history: list[dict], seconds: flo
 
 
 def check_claims(network: Network, recipe: Recipe) -> dict:
-    """The noise lesson's shares for ``network`` on the check noise, and whether they meet the claims.
+    """Whether ``network`` shows the lessons' claims, as the shipped video network must.
+
+    Measured: the noise lesson's shares on the check noise (:data:`NOISE_CLAIMS`),
+    the dream lesson's worst dream from noise over :data:`DREAM_CHECK_SEEDS`
+    (:data:`DREAM_CLAIMS`: at least 95 % sure of every dream, none correlating 0.3
+    with its digit's mean image), and the nudges lesson's steps to teach a wrong
+    label (:func:`nudge_steps`). Well-trained networks can break the last two: very
+    large weights saturate the sigmoids, so gradients vanish and a dream or a
+    nudge stalls; smooth features make dreams look like digits.
 
     Returns
     -------
     dict
-        ``{"noise_confident_share", "digits_confident_share", "meets_claims"}``;
-        ``meets_claims`` is True for a recipe without ``noise_claims``.
+        ``{"noise_confident_share", "digits_confident_share", "dream_confidence",
+        "dream_similarity", "nudge_steps", "meets_claims"}``; ``meets_claims`` is
+        True for a recipe without ``noise_claims`` (the bigger network).
     """
     from digitlab.core.lessons import noise
 
     result = noise.run(noise.NoiseConfig(network=network), np.random.default_rng(NOISE_CHECK_SEED))
-    shares = {"noise_confident_share": result.noise_confident_share,
-              "digits_confident_share": result.digits_confident_share}
-    meets = all(shares[key] >= floor for key, floor in NOISE_CLAIMS.items())
-    return {**shares, "meets_claims": bool(meets or not recipe.noise_claims)}
+    facts = {"noise_confident_share": result.noise_confident_share,
+             "digits_confident_share": result.digits_confident_share,
+             **dream_facts(network), "nudge_steps": nudge_steps(network)}
+    meets = (all(facts[key] >= floor for key, floor in NOISE_CLAIMS.items())
+             and facts["dream_confidence"] >= DREAM_CLAIMS["confidence"]
+             and facts["dream_similarity"] < DREAM_CLAIMS["similarity"]
+             and facts["nudge_steps"] <= NUDGE_CLAIM_STEPS)
+    return {**facts, "meets_claims": bool(meets or not recipe.noise_claims)}
+
+
+def dream_facts(network: Network) -> dict:
+    """The least sure and the most digit-like of the dreams from noise over :data:`DREAM_CHECK_SEEDS`."""
+    from digitlab.core.lessons import dream
+
+    dreams = [d for seed in DREAM_CHECK_SEEDS
+              for d in dream.run(dream.DreamConfig(network=network), np.random.default_rng(seed)).to_json()["dreams"]]
+    return {"dream_confidence": min(d["confidence"] for d in dreams),
+            "dream_similarity": max(d["similarity_to_mean"] for d in dreams)}
+
+
+def nudge_steps(network: Network, examples: int = 5, limit: int = 300) -> int:
+    """The most one-example steps (nudges lesson, its default rate) any of the first
+    ``examples`` validation digits needs before the network reads it as a wrong label
+    (its label + 3); ``limit`` if one never gets there."""
+    from digitlab.core.lessons import nudges
+
+    data = datasets.load_sample()
+    images = data.val_images[:examples].astype(np.float32) / 255
+    most = 0
+    for image, label in zip(images, data.val_labels[:examples]):
+        wrong = (int(label) + 3) % 10
+        stepper = nudges.Stepper(network)
+        while nudges.analyse(stepper.network, image, wrong).predicted != wrong and stepper.steps < limit:
+            stepper.step(image, wrong)
+        most = max(most, stepper.steps)
+    return most
 
 
 def choose_seed(candidates: dict[int, dict]) -> int:
