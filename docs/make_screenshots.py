@@ -28,6 +28,7 @@ os.environ.setdefault("DIGITLAB_SETTINGS_PATH", str(Path(tempfile.mkdtemp()) / "
 
 from digitlab.core.drawing import DIGIT_STROKES, place_strokes  # noqa: E402
 from digitlab.ui.app import create_application  # noqa: E402
+from digitlab.ui import settings as app_settings  # noqa: E402
 from digitlab.ui.main_window import MainWindow  # noqa: E402
 from digitlab.ui.model_files import initial_model  # noqa: E402
 
@@ -85,10 +86,22 @@ def grab_landscape(window) -> None:
     grab_screen(DOCS / "lesson-landscape.png")
 
 
+def grab_bigger(window) -> None:
+    """The bigger lesson: both bundled networks read the same drawn 3."""
+    view = window.show_lesson("bigger")
+    for _ in range(100):  # it measures both networks on a worker thread when it opens
+        wait(50)
+        if view.result() is not None:
+            break
+    wait(800)
+    grab_screen(DOCS / "lesson-bigger.png")
+
+
 def main() -> int:
     app = create_application([])
     network, metadata, path, _ = initial_model(None)
     window = MainWindow(network, metadata, path)
+    app_settings.write(window.settings, start_here_shown=True)  # no first-start guide in the pictures
     window.resize(1366, 768)
     window.showMaximized()
     wait(800)
@@ -114,6 +127,7 @@ def main() -> int:
     window.training_dock.hide()
     grab_descent(window)
     grab_landscape(window)
+    grab_bigger(window)
     window.training_dock.show()
     window.shutdown()
     window.close()
