@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 
 from digitlab.core.network import Network
 from digitlab.core.model_io import load_default_model
@@ -59,3 +61,14 @@ def registered_views(qtbot, name: str, make_view, view_class, session, explanati
     assert widget._explanation.text() == explanation and len(explanation.splitlines()) == 2
     assert widget._hint.text() == hint and hint.startswith("Try this")
     return widget, other
+
+
+def draw_a_one(qtbot, canvas) -> None:
+    """A stroke down the middle of the canvas: a drawn 1 (waits for canvas.changed)."""
+    with qtbot.waitSignal(canvas.changed, timeout=2000):
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         QPoint(canvas.width() // 2, canvas.height() // 5))
+        for y in np.linspace(0.2, 0.8, 12):
+            QTest.mouseMove(canvas, QPoint(canvas.width() // 2, int(y * canvas.height())))
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           QPoint(canvas.width() // 2, 4 * canvas.height() // 5))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from digitlab.core import model_io
@@ -14,7 +14,7 @@ from digitlab.core.lessons import bigger as lesson
 from digitlab.core.preprocess import prepare
 from digitlab.ui.lessons.bigger import EXPLANATION, HINT, BiggerView, make_view
 from tests.ui.lesson_helpers import (  # noqa: F401 (the session fixture)
-    registered_views, shipped_session_fixture, shown_view,
+    draw_a_one, registered_views, shipped_session_fixture, shown_view,
 )
 
 
@@ -119,16 +119,6 @@ def test_unreadable_bundled_networks_are_said_in_the_view(qtbot, session, monkey
 
 
 # ------------------------------------------------------------------- in the real window
-
-
-def draw_a_one(qtbot, canvas) -> None:
-    with qtbot.waitSignal(canvas.changed, timeout=2000):
-        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         QPoint(canvas.width() // 2, canvas.height() // 5))
-        for y in np.linspace(0.2, 0.8, 12):
-            QTest.mouseMove(canvas, QPoint(canvas.width() // 2, int(y * canvas.height())))
-        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           QPoint(canvas.width() // 2, 4 * canvas.height() // 5))
 
 
 def test_drawing_on_the_canvas_changes_both_charts(qtbot, open_window):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from digitlab import bench
@@ -16,6 +16,7 @@ from digitlab.ui.lessons import lesson_view
 from digitlab.ui.lessons import mistakes
 from digitlab.ui.lessons.mistakes import EXPLANATION, GALLERY_COUNT, HINT, INPUT_SOURCE, MistakesView
 from digitlab.ui.session import ModelSession
+from tests.ui.lesson_helpers import draw_a_one
 
 
 @pytest.fixture(scope="module")
@@ -202,13 +203,7 @@ def test_in_the_window_a_digit_replaces_the_drawing(qtbot, open_window):
     explanation = view._explanation
     assert explanation.height() >= explanation.heightForWidth(explanation.width())  # no line cut off
     canvas = window.canvas
-    with qtbot.waitSignal(canvas.changed, timeout=2000):  # a stroke down the middle: a drawn 1
-        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         QPoint(canvas.width() // 2, canvas.height() // 5))
-        for y in np.linspace(0.2, 0.8, 12):
-            QTest.mouseMove(canvas, QPoint(canvas.width() // 2, int(y * canvas.height())))
-        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           QPoint(canvas.width() // 2, 4 * canvas.height() // 5))
+    draw_a_one(qtbot, canvas)
     assert not canvas.is_empty() and window.session.input_source == "drawing"
     index = shown_indices(view.wrong_gallery)[0]
     click_thumbnail(view.wrong_gallery, 0)

@@ -9,18 +9,7 @@ from PySide6.QtCore import Qt
 
 from digitlab.core.training_process import TrainingProcess
 from tests.core.test_training_process import wait_until_computing
-
-
-def pid_gone(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def segment_exists(name):
-    return (Path("/dev/shm") / name).exists()
+from tests.ui.test_training_worker import pid_gone, segment_exists
 
 
 def start_long_run(qtbot, window, hidden="16,16", batch=10):
