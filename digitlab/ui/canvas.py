@@ -290,6 +290,10 @@ class DrawingCanvas(QWidget):
         self.update()
 
     # --------------------------------------------------------------- strokes
+    def stroke_in_progress(self) -> bool:
+        """True from the press that starts a stroke until its release."""
+        return self._current is not None
+
     def _begin_stroke(self, pos: QPointF, erase: bool, width: float) -> None:
         if self._current is not None:
             self._end_stroke()

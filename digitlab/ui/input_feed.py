@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from digitlab.ui.output_headline import confidence_text
 from digitlab.ui.session import ModelSession
 
 LIVE_VIEW_MS = 100
+DEFER_CHECK_MS, MAX_DEFER_MS = 50, 1000  # see LiveView.defer_while
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.pgm *.ppm *.tif *.tiff *.webp);;All files (*)"
 NOISE_LABELS = {
     "uniform": "Uniform noise",
@@ -145,6 +147,9 @@ class LiveView(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._apply)
+        #: Returns True while the views should not be told (a stroke is being drawn): the
+        #: pictures and bars of a new network cost the stroke milliseconds. At most a second.
+        self.defer_while: Callable[[], bool] | None = None
 
     @Slot(object)
     def on_snapshot(self, record: Progress) -> None:
@@ -173,6 +178,10 @@ class LiveView(QObject):
 
     @Slot()
     def _apply(self) -> None:
+        waited = self._since.elapsed() if self._since.isValid() else MAX_DEFER_MS
+        if self._pending and self.defer_while is not None and self.defer_while() and waited < MAX_DEFER_MS:
+            self._timer.start(DEFER_CHECK_MS)
+            return
         pending, self._pending = self._pending, False
         self._timer.stop()
         self._since.start()

@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.files = ModelFiles(self, self.session)
         self.feed = InputFeed(self, self.session)
         self.live_view = LiveView(self.session, parent=self)
+        self.live_view.defer_while = self.canvas.stroke_in_progress
         window_layout.build_docks(self)
         menus.build_actions(self)
         menus.build_menus(self)
@@ -136,6 +137,8 @@ class MainWindow(QMainWindow):
         self.lesson_area = LessonArea(self.session)
         self.training_panel = TrainingPanel()
         self.training_panel.replace_guard = self.maybe_save_changes
+        # A redraw of the curves costs a stroke 10-25 ms: they wait for the pen to lift.
+        self.training_panel.curves.defer_while = self.canvas.stroke_in_progress
 
         self.brush_slider = QSlider(Qt.Orientation.Horizontal)
         self.brush_slider.setRange(4, 60)

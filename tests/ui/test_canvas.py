@@ -94,10 +94,12 @@ def test_changed_is_coalesced_during_a_stroke_and_sent_at_its_end(canvas, qtbot)
         move = QMouseEvent(QEvent.Type.MouseMove, position, position, Qt.MouseButton.NoButton, LEFT, NO_MOD)
         QApplication.sendEvent(canvas, move)
     assert emitted == []  # 30 moves, nothing sent yet: one update per frame at most
+    assert canvas.stroke_in_progress()  # the window's curves wait for the pen to lift
     qtbot.waitUntil(lambda: len(emitted) == 1, timeout=2000)  # the frame timer fired once
     release = QMouseEvent(QEvent.Type.MouseButtonRelease, position, position, LEFT, Qt.MouseButton.NoButton, NO_MOD)
     QApplication.sendEvent(canvas, release)
     assert len(emitted) == 2  # the stroke's end is always reported, at once
+    assert not canvas.stroke_in_progress()
 
 
 def test_undo_removes_only_the_last_stroke(canvas, qtbot):

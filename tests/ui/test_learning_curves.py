@@ -75,6 +75,23 @@ def test_a_request_long_after_the_last_redraw_draws_at_once(qtbot, curves, histo
     assert curves.redraws == before + 1 and not curves.refresh_pending()
 
 
+def test_a_due_redraw_waits_while_a_stroke_is_drawn_but_not_for_ever(qtbot, curves, history):
+    drawing = [True]
+    curves.defer_while = lambda: drawing[0]
+    curves.refresh()
+    before = curves.redraws
+    history.add_losses(np.array([0.3]))
+    curves.request_refresh()
+    qtbot.wait(3 * CURVE_REFRESH_MS)  # due long ago, but the pen is still down
+    assert curves.redraws == before and curves.refresh_pending()
+    drawing[0] = False  # the pen lifts: the waiting redraw comes at once
+    qtbot.waitUntil(lambda: curves.redraws == before + 1, timeout=4 * learning_curves.CURVE_DEFER_CHECK_MS)
+    drawing[0] = True  # a stroke that never ends still sees the curves within CURVE_MAX_DEFER_MS
+    history.add_losses(np.array([0.2]))
+    curves.request_refresh()
+    qtbot.waitUntil(lambda: curves.redraws == before + 2, timeout=2 * learning_curves.CURVE_MAX_DEFER_MS)
+
+
 def test_a_diverged_loss_does_not_break_the_drawing(curves, history):
     history.add_losses(np.array([np.inf, np.nan]))
     curves.refresh()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -31,6 +32,11 @@ from digitlab.ui import style
 #: The curves redraw at most this often while training (plotting thousands of
 #: points costs milliseconds of the GUI thread, and the eye needs no more).
 CURVE_REFRESH_MS = 200
+#: While ``defer_while()`` is true (the user is drawing a stroke) a due redraw
+#: waits, checking again this often, but never longer than CURVE_MAX_DEFER_MS:
+#: a redraw of a long run costs 10-25 ms, which a stroke would feel.
+CURVE_DEFER_CHECK_MS = 50
+CURVE_MAX_DEFER_MS = 1000
 
 #: Up to this many epochs, the epoch axis labels each one (a tick at "1.5"
 #: on an epoch axis means nothing); beyond it pyqtgraph's ticks are clearer.
@@ -93,7 +99,9 @@ class LearningCurves(QWidget):
         self._since_redraw = QElapsedTimer()
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.timeout.connect(self.refresh)
+        self._redraw_timer.timeout.connect(self._on_redraw_due)
+        #: Returns True while redraws should wait (set by the window: a stroke is being drawn).
+        self.defer_while: Callable[[], bool] | None = None
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setToolTip("Learning curves of the current model; they grow while it trains.")
@@ -193,9 +201,17 @@ class LearningCurves(QWidget):
             return
         elapsed = self._since_redraw.elapsed() if self._since_redraw.isValid() else CURVE_REFRESH_MS
         if elapsed >= CURVE_REFRESH_MS:
-            self.refresh()
+            self._on_redraw_due()
         else:
             self._redraw_timer.start(CURVE_REFRESH_MS - elapsed)
+
+    @Slot()
+    def _on_redraw_due(self) -> None:
+        waited = self._since_redraw.elapsed() if self._since_redraw.isValid() else CURVE_MAX_DEFER_MS
+        if self.defer_while is not None and self.defer_while() and waited < CURVE_MAX_DEFER_MS:
+            self._redraw_timer.start(CURVE_DEFER_CHECK_MS)
+            return
+        self.refresh()
 
     def refresh_pending(self) -> bool:
         """True while a throttled redraw is waiting for its turn."""
