@@ -58,6 +58,7 @@ from digitlab.core.architecture import (  # noqa: F401 (parse_layers: re-exporte
     check_architecture,
     parse_layers,
 )
+from digitlab.core.flat_parameters import split_parameters
 
 DTYPE = np.float32
 
@@ -174,17 +175,10 @@ class Network:
 
     def _flat_buffer(self):
         """A zeroed flat array plus per-layer weight and bias views into it."""
-        shapes_w = [(n_out, n_in) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
-        total = sum(r * c for r, c in shapes_w) + sum(self.sizes[1:])
+        total = sum(n_in * n_out for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])) + sum(self.sizes[1:])
         flat = np.zeros(total, dtype=self.dtype)
-        views_w, views_b, offset = [], [], 0
-        for rows, cols in shapes_w:
-            views_w.append(flat[offset : offset + rows * cols].reshape(rows, cols))
-            offset += rows * cols
-        for rows, _ in shapes_w:
-            views_b.append(flat[offset : offset + rows])
-            offset += rows
-        return flat, views_w, views_b
+        weights, biases = split_parameters(flat, self.sizes)
+        return flat, list(weights), list(biases)
 
     @classmethod
     def create(

@@ -40,7 +40,8 @@ from digitlab.core import datasets
 from digitlab.core.datasets import DataSplit
 from digitlab.core.network import Network
 from digitlab.core.none_class import noise_count
-from digitlab.core.shared_weights import SharedWeights, split_parameters
+from digitlab.core.flat_parameters import split_parameters
+from digitlab.core.shared_weights import SharedWeights
 from digitlab.core.training import Progress, TrainingConfig, TrainingControl, train
 
 #: Records that end a run.

@@ -12,7 +12,8 @@ import pytest
 
 from digitlab.core.datasets import DataSplit, load_sample
 from digitlab.core.network import Network
-from digitlab.core.shared_weights import SharedWeights, split_parameters
+from digitlab.core.flat_parameters import split_parameters
+from digitlab.core.shared_weights import SharedWeights
 from digitlab.core.training import TrainingConfig, train
 from digitlab.core.training_process import (
     FINAL_KINDS, ChildGone, RunInfo, TrainingProcess, without_weights,
