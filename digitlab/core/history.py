@@ -22,6 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from digitlab.core.fileio import FileProblem, plain_reason, write_bytes_atomically
+from digitlab.core.peaks import PeakSeries
 
 __all__ = [
     "SMOOTHING_WINDOW",
@@ -29,6 +30,8 @@ __all__ = [
     "CSV_COLUMNS",
     "EPOCH_KEYS",
     "HISTORY_ROW_KEYS",
+    "PLOT_COLUMNS",
+    "PLOT_BUCKETS",
     "History",
     "smooth",
     "model_metadata",
@@ -47,6 +50,10 @@ CSV_COLUMNS = (
 #: The statistics of one epoch, as :meth:`History.add_epoch` takes them.
 EPOCH_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
 _EPOCH_VALUES = EPOCH_KEYS[1:]
+#: The per-batch columns :meth:`History.plot_points` gives, decimated for plotting.
+PLOT_COLUMNS = ("loss", "smoothed_loss", "grad_norm", "step_norm")
+#: Up to this many batches the plotted points are the values themselves; beyond, at most twice as many points.
+PLOT_BUCKETS = 2048
 #: The keys of each row of a saved model's "history" (None where unknown).
 HISTORY_ROW_KEYS = ("epoch", "batch", "seconds", *_EPOCH_VALUES)
 
@@ -122,6 +129,8 @@ class History:
         self._ema = 0.0
         self._ema_count = 0
         self._epochs: list[dict] = []
+        # The same columns, short enough to plot however long the run (see digitlab.core.peaks).
+        self._plotted = {column: PeakSeries(PLOT_BUCKETS) for column in PLOT_COLUMNS}
 
     # ------------------------------------------------------------ adding
     def add_losses(self, losses, grad_norms=None, step_norms=None) -> None:
@@ -145,6 +154,8 @@ class History:
         self._smoothed.extend(smoothed)
         self._grad_norms.extend(norms[0])
         self._step_norms.extend(norms[1])
+        for column, values in zip(PLOT_COLUMNS, (losses, smoothed, *norms)):
+            self._plotted[column].extend(values)
 
     def add_epoch(self, stats: Mapping) -> None:
         """Append one epoch's statistics, at the current batch.
@@ -166,6 +177,8 @@ class History:
         """Forget everything (another model is shown now)."""
         for column in (self._losses, self._smoothed, self._grad_norms, self._step_norms):
             column.clear()
+        for series in self._plotted.values():
+            series.clear()
         self._ema, self._ema_count = 0.0, 0
         self._epochs.clear()
 
@@ -199,6 +212,17 @@ class History:
     def step_norms(self) -> np.ndarray:
         """A copy of each batch's step length, the norm of the change of the parameters (NaN: unknown)."""
         return self._step_norms.copy()
+
+    def plot_points(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """One per-batch column as (batch, value) points to plot, at most about 4,000 of them.
+
+        ``column`` is one of :data:`PLOT_COLUMNS`. Up to ``PLOT_BUCKETS``
+        batches these are the values themselves; a longer run gives each
+        bucket of consecutive batches' lowest and highest value
+        (:class:`digitlab.core.peaks.PeakSeries`), so a redraw costs the
+        same after a million batches as after a thousand.
+        """
+        return self._plotted[column].points()
 
     def epoch_table(self) -> dict[str, np.ndarray]:
         """Per-epoch columns: epoch and batch (int64), train/val loss and accuracy (float64)."""

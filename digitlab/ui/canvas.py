@@ -56,11 +56,15 @@ class DrawingCanvas(QWidget):
         A local file was dropped on the canvas (its path).
     historyChanged()
         What :meth:`can_undo` or :meth:`can_redo` say may have changed.
+    strokeEnded()
+        The pen lifted: a stroke is over (after its ``changed``). Work held
+        back while it was drawn may run now.
     """
 
     changed = Signal()
     fileDropped = Signal(str)
     historyChanged = Signal()
+    strokeEnded = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -322,6 +326,7 @@ class DrawingCanvas(QWidget):
         self._current = None
         self._emit_changed()
         self.historyChanged.emit()
+        self.strokeEnded.emit()
 
     @Slot()
     def _emit_changed(self) -> None:

@@ -13,21 +13,20 @@
 from __future__ import annotations
 
 import os
-from typing import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Slot
+from PySide6.QtCore import QObject, Slot
 
 from digitlab import imageio
 from digitlab.core import preprocess
 from digitlab.core.fileio import error_text
 from digitlab.core.training import Progress
 from digitlab.ui.output_headline import confidence_text
+from digitlab.ui.pen_wait import ThrottledUpdate
 from digitlab.ui.session import ModelSession
 
 LIVE_VIEW_MS = 100
-DEFER_CHECK_MS, MAX_DEFER_MS = 50, 1000  # see LiveView.defer_while
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.pgm *.ppm *.tif *.tiff *.webp);;All files (*)"
 NOISE_LABELS = {
     "uniform": "Uniform noise",
@@ -137,32 +136,23 @@ class InputFeed(QObject):
 
 
 class LiveView(QObject):
-    """Copies training snapshots into the session; tells the views at most every LIVE_VIEW_MS."""
+    """Copies training snapshots into the session; tells the views at most every LIVE_VIEW_MS.
+
+    The pictures and bars of a new network cost a stroke milliseconds: the
+    window sets ``throttle.defer_while`` (a stroke is being drawn) and calls
+    ``throttle.pen_lifted`` (see :mod:`digitlab.ui.pen_wait`).
+    """
 
     def __init__(self, session: ModelSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._pending = False
-        self._since = QElapsedTimer()
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._apply)
-        #: Returns True while the views should not be told (a stroke is being drawn): the
-        #: pictures and bars of a new network cost the stroke milliseconds. At most a second.
-        self.defer_while: Callable[[], bool] | None = None
+        self.throttle = ThrottledUpdate(LIVE_VIEW_MS, self._apply, self)
 
     @Slot(object)
     def on_snapshot(self, record: Progress) -> None:
         # The record holds read-only copies; copying 13,002 numbers is cheap.
         self._session.set_parameters(record.weights, record.biases, notify=False)
-        self._pending = True
-        if self._timer.isActive():
-            return
-        elapsed = self._since.elapsed() if self._since.isValid() else LIVE_VIEW_MS
-        if elapsed >= LIVE_VIEW_MS:
-            self._apply()
-        else:
-            self._timer.start(LIVE_VIEW_MS - elapsed)
+        self.throttle.request()
 
     @Slot(object)
     def on_run_ended(self, record: Progress) -> None:
@@ -173,18 +163,7 @@ class LiveView(QObject):
             self._session.set_dirty(True)
 
     def stop(self) -> None:
-        self._pending = False
-        self._timer.stop()
+        self.throttle.cancel()
 
-    @Slot()
     def _apply(self) -> None:
-        waited = self._since.elapsed() if self._since.isValid() else MAX_DEFER_MS
-        if self._pending and self.defer_while is not None and self.defer_while() and waited < MAX_DEFER_MS:
-            self._timer.start(DEFER_CHECK_MS)
-            return
-        pending, self._pending = self._pending, False
-        self._timer.stop()
-        self._since.start()
-        if not pending:
-            return
         self._session.notify_network_changed()

@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self.files = ModelFiles(self, self.session)
         self.feed = InputFeed(self, self.session)
         self.live_view = LiveView(self.session, parent=self)
-        self.live_view.defer_while = self.canvas.stroke_in_progress
+        self._hold_while_drawing(self.live_view.throttle)
         window_layout.build_docks(self)
         menus.build_actions(self)
         menus.build_menus(self)
@@ -137,8 +137,8 @@ class MainWindow(QMainWindow):
         self.lesson_area = LessonArea(self.session)
         self.training_panel = TrainingPanel()
         self.training_panel.replace_guard = self.maybe_save_changes
-        # A redraw of the curves costs a stroke 10-25 ms: they wait for the pen to lift.
-        self.training_panel.curves.defer_while = self.canvas.stroke_in_progress
+        # A redraw of the curves costs a stroke about 10 ms: they wait for the pen to lift.
+        self._hold_while_drawing(self.training_panel.curves.throttle)
 
         self.brush_slider = QSlider(Qt.Orientation.Horizontal)
         self.brush_slider.setRange(4, 60)
@@ -160,6 +160,11 @@ class MainWindow(QMainWindow):
         for button in (self.clear_button, self.undo_button, self.redo_button):
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def _hold_while_drawing(self, throttle) -> None:
+        # Training's redraws wait while a stroke is drawn and come as the pen lifts (ui/pen_wait.py).
+        throttle.defer_while = self.canvas.stroke_in_progress
+        self.canvas.strokeEnded.connect(throttle.pen_lifted)
 
     def _connect(self) -> None:
         self.canvas.changed.connect(self.feed.update_prediction)

@@ -163,7 +163,7 @@ def test_quitting_during_training_stops_the_thread_cleanly(tmp_path):
 def test_ui_benchmark_returns_complete_rows(qapp):
     from digitlab.ui import bench_ui
 
-    rows = bench_ui.run(seconds=0.6)
+    rows = bench_ui.run(seconds=0.5, rounds=1)
     names = [row["name"] for row in rows]
     assert "UI longest event-loop stall while training" in names
     assert "stroke to prediction latency, 95th percentile" in names

@@ -83,8 +83,9 @@ def test_single_click_draws_a_dot(canvas):
 
 
 def test_changed_is_coalesced_during_a_stroke_and_sent_at_its_end(canvas, qtbot):
-    emitted = []
+    emitted, ended = [], []
     canvas.changed.connect(lambda: emitted.append(1))
+    canvas.strokeEnded.connect(lambda: ended.append(len(emitted)))
     # Events sent directly (no event loop runs in between, so the frame timer cannot fire).
     position = QPointF(50, 50)
     press = QMouseEvent(QEvent.Type.MouseButtonPress, position, position, LEFT, LEFT, NO_MOD)
@@ -100,6 +101,7 @@ def test_changed_is_coalesced_during_a_stroke_and_sent_at_its_end(canvas, qtbot)
     QApplication.sendEvent(canvas, release)
     assert len(emitted) == 2  # the stroke's end is always reported, at once
     assert not canvas.stroke_in_progress()
+    assert ended == [2]  # once, after the last changed: held redraws may come now
 
 
 def test_undo_removes_only_the_last_stroke(canvas, qtbot):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from digitlab.core.history import History
+from digitlab.core.history import PLOT_BUCKETS, History
 from digitlab.ui.widgets import learning_curves
 from digitlab.ui.widgets.learning_curves import CURVE_REFRESH_MS, LearningCurves
 
@@ -67,29 +67,32 @@ def test_requests_are_throttled_and_the_latest_data_is_shown(qtbot, curves, hist
     assert len(curves.shown_data()["raw"][1]) == history.batches == 180
 
 
-def test_a_request_long_after_the_last_redraw_draws_at_once(qtbot, curves, history, monkeypatch):
-    monkeypatch.setattr(learning_curves, "CURVE_REFRESH_MS", 0)
+def test_a_request_long_after_the_last_redraw_draws_at_once(qtbot, curves, history):
+    curves.throttle.interval_ms = 0
     before = curves.redraws
     history.add_losses(np.array([0.3]))
     curves.request_refresh()
     assert curves.redraws == before + 1 and not curves.refresh_pending()
 
 
-def test_a_due_redraw_waits_while_a_stroke_is_drawn_but_not_for_ever(qtbot, curves, history):
-    drawing = [True]
-    curves.defer_while = lambda: drawing[0]
-    curves.refresh()
-    before = curves.redraws
-    history.add_losses(np.array([0.3]))
-    curves.request_refresh()
-    qtbot.wait(3 * CURVE_REFRESH_MS)  # due long ago, but the pen is still down
-    assert curves.redraws == before and curves.refresh_pending()
-    drawing[0] = False  # the pen lifts: the waiting redraw comes at once
-    qtbot.waitUntil(lambda: curves.redraws == before + 1, timeout=4 * learning_curves.CURVE_DEFER_CHECK_MS)
-    drawing[0] = True  # a stroke that never ends still sees the curves within CURVE_MAX_DEFER_MS
-    history.add_losses(np.array([0.2]))
-    curves.request_refresh()
-    qtbot.waitUntil(lambda: curves.redraws == before + 2, timeout=2 * learning_curves.CURVE_MAX_DEFER_MS)
+def test_a_million_batches_are_drawn_as_a_few_thousand_points_with_every_spike(curves):
+    # Issue 8: a run at batch 10 records 15,000 losses a second; every redraw
+    # handed all of them to the plot and grew slower the longer the run went.
+    history = History()
+    losses = np.full(1_000_000, 0.1)
+    losses[123_456] = 0.9  # one bad batch: the decimated curve must still show it
+    losses[654_321] = 0.01
+    for start in range(0, len(losses), 50_000):
+        part = losses[start : start + 50_000]
+        history.add_losses(part, grad_norms=part, step_norms=part / 2)
+    curves.set_history(history)
+    shown = curves.shown_data()
+    for name in ("raw", "smoothed", "grad_norm", "step_norm"):
+        x, y = shown[name]
+        assert 1000 < len(y) <= 2 * PLOT_BUCKETS + 2, name
+        assert x[0] >= 1 and x[-1] <= 1_000_000
+    assert shown["raw"][1].max() == 0.9 and shown["raw"][1].min() == 0.01
+    assert curves._loss_plot.viewRange()[0][1] >= 1_000_000  # the axis spans every batch
 
 
 def test_a_diverged_loss_does_not_break_the_drawing(curves, history):
@@ -189,3 +192,15 @@ def test_value_labels_keep_apart_on_a_short_plot(qtbot, curves):
     low, high = curves._loss_plot.viewRange()[1]
     (_, majors), *_ = curves._loss_plot.getAxis("left").tickValues(low, high, curves._loss_plot.getViewBox().height())
     assert len(majors) >= 3
+
+
+def test_the_batch_axes_end_at_round_numbers_and_change_now_and_then(curves, history):
+    assert [learning_curves.axis_end(n) for n in (0, 10, 11, 101, 45_000, 1_000_000)] == [
+        10, 10, 12, 120, 50_000, 1_000_000]
+    ends = {learning_curves.axis_end(n) for n in range(1, 100_001)}
+    assert len(ends) <= 45  # 100,000 batches, under fifty changes of the axis
+    # At most a quarter of the axis is empty (2,000 for 1,501 batches).
+    assert all(learning_curves.axis_end(n) <= 4 / 3 * max(n, 10) + 1e-9 for n in range(1, 100_001, 7))
+    history.add_losses([0.05])
+    curves.refresh()
+    assert curves._loss_plot.viewRange()[0][1] == pytest.approx(100, rel=0.03)  # 81 batches: the axis ends at 100

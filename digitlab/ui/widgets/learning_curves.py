@@ -17,26 +17,23 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QElapsedTimer, QEvent, QIODevice, QTimer, Slot
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from digitlab.core.fileio import write_bytes_atomically
 from digitlab.core.history import History
 from digitlab.ui import style
+from digitlab.ui.pen_wait import ThrottledUpdate
 
 #: The curves redraw at most this often while training (plotting thousands of
 #: points costs milliseconds of the GUI thread, and the eye needs no more).
 CURVE_REFRESH_MS = 200
-#: While ``defer_while()`` is true (the user is drawing a stroke) a due redraw
-#: waits, checking again this often, but never longer than CURVE_MAX_DEFER_MS:
-#: a redraw of a long run costs 10-25 ms, which a stroke would feel.
-CURVE_DEFER_CHECK_MS = 50
-CURVE_MAX_DEFER_MS = 1000
+#: While the pen is down a due redraw waits for it to lift (digitlab.ui.pen_wait):
+#: a redraw and its paint cost about 10 ms, which a stroke would feel.
 
 #: Up to this many epochs, the epoch axis labels each one (a tick at "1.5"
 #: on an epoch axis means nothing); beyond it pyqtgraph's ticks are clearer.
@@ -47,6 +44,13 @@ LOSS_TITLE = "Loss"  # per mini-batch: the axis says so
 ACCURACY_TITLE = "Accuracy (%)"  # per epoch: the axis says so
 NORM_TITLE = "Length of gradient and step"
 
+
+#: The batch axes end at the next of these times a power of ten: they change
+#: now and then, not on every redraw (regenerating the ticks of a changed axis
+#: is most of a redraw's cost, and ticks that creep on every update are hard to read).
+AXIS_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+#: The log axis of the lengths moves in quarter decades, for the same reason.
+DECADE_STEP = 0.25
 
 #: Least room between two value labels, in pixels (a label is about 13 px high).
 MIN_LABEL_GAP = 18
@@ -69,6 +73,13 @@ class RoomyAxis(pg.AxisItem):
         nice = next(m * power for m in (1, 2, 5, 10) if m * power >= needed)
         major = max(levels[0][0], nice)
         return [(major, 0.0), (major / 2, 0.0)]
+
+
+def axis_end(batches: int) -> float:
+    """Where a batch axis ends: at least ``batches`` (and 10), rounded up to one of :data:`AXIS_STEPS`."""
+    batches = max(int(batches), 10)
+    power = 10.0 ** math.floor(math.log10(batches))
+    return next(step * power for step in AXIS_STEPS if step * power >= batches)
 
 
 def curve_key(color: QColor | str, name: str) -> str:
@@ -96,12 +107,9 @@ class LearningCurves(QWidget):
         style.configure_pyqtgraph()
         self.source = history if history is not None else History()
         self.redraws = 0  # how many times the plots were updated (the throttle's tests count them)
-        self._since_redraw = QElapsedTimer()
-        self._redraw_timer = QTimer(self)
-        self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.timeout.connect(self._on_redraw_due)
-        #: Returns True while redraws should wait (set by the window: a stroke is being drawn).
-        self.defer_while: Callable[[], bool] | None = None
+        #: The throttle of :meth:`request_refresh`; the window sets its ``defer_while``
+        #: (a stroke is being drawn) and calls its ``pen_lifted``.
+        self.throttle = ThrottledUpdate(CURVE_REFRESH_MS, self._redraw, self)
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setToolTip("Learning curves of the current model; they grow while it trains.")
@@ -191,42 +199,27 @@ class LearningCurves(QWidget):
     @Slot()
     def refresh(self) -> None:
         """Show the history as it is now."""
-        self._redraw_timer.stop()
-        self._since_redraw.start()
-        self._redraw()
+        self.throttle.now()
 
     def request_refresh(self) -> None:
         """Show new data soon: at most once every CURVE_REFRESH_MS, and always the latest."""
-        if self._redraw_timer.isActive():
-            return
-        elapsed = self._since_redraw.elapsed() if self._since_redraw.isValid() else CURVE_REFRESH_MS
-        if elapsed >= CURVE_REFRESH_MS:
-            self._on_redraw_due()
-        else:
-            self._redraw_timer.start(CURVE_REFRESH_MS - elapsed)
-
-    @Slot()
-    def _on_redraw_due(self) -> None:
-        waited = self._since_redraw.elapsed() if self._since_redraw.isValid() else CURVE_MAX_DEFER_MS
-        if self.defer_while is not None and self.defer_while() and waited < CURVE_MAX_DEFER_MS:
-            self._redraw_timer.start(CURVE_DEFER_CHECK_MS)
-            return
-        self.refresh()
+        self.throttle.request()
 
     def refresh_pending(self) -> bool:
         """True while a throttled redraw is waiting for its turn."""
-        return self._redraw_timer.isActive()
+        return self.throttle.pending()
 
     def _redraw(self) -> None:
         self.redraws += 1
         history = self.source
-        batches = history.batch_numbers()
-        losses = history.losses()
+        # Decimated points (at most a few thousand whatever the run's length):
+        # a redraw of a million batches then costs what one of a thousand does.
+        batches, losses = history.plot_points("loss")
         finite = losses[np.isfinite(losses)]  # a diverged run ends with inf or nan
         loss_top = 1.05 * float(finite.max()) if finite.size else 0.0
-        self._loss_plot.setRange(xRange=(0, max(len(batches), 10)), yRange=(0, loss_top or 1.0), padding=0.02)
+        self._loss_plot.setRange(xRange=(0, axis_end(history.batches)), yRange=(0, loss_top or 1.0), padding=0.02)
         self._raw_item.setData(batches, losses)
-        self._smoothed_item.setData(batches, history.smoothed_losses())
+        self._smoothed_item.setData(*history.plot_points("smoothed_loss"))
 
         table = history.epoch_table()
         epochs = np.asarray(table["epoch"], dtype=np.float64)
@@ -235,20 +228,22 @@ class LearningCurves(QWidget):
         self._val_item.setData(epochs, 100 * np.asarray(table["val_accuracy"], dtype=np.float64))
         ticks = None if len(epochs) > MAX_LABELLED_EPOCHS else [[(e, str(int(e))) for e in epochs], []]
         self._accuracy_plot.getAxis("bottom").setTicks(ticks)
-        self._redraw_norms(batches, history.grad_norms(), history.step_norms())
+        self._redraw_norms(history)
 
-    def _redraw_norms(self, batches: np.ndarray, grads: np.ndarray, steps: np.ndarray) -> None:
+    def _redraw_norms(self, history: History) -> None:
         # A log axis shows only positive lengths; unknown ones (NaN: an old history) are left out.
         logs = []
-        for item, values in ((self._grad_item, grads), (self._step_item, steps)):
+        for item, column in ((self._grad_item, "grad_norm"), (self._step_item, "step_norm")):
+            batches, values = history.plot_points(column)
             known = np.isfinite(values) & (values > 0)
             item.setData(batches[known], values[known])
             logs.append(np.log10(values[known]))
         logs = np.concatenate(logs)
         low, high = (float(logs.min()), float(logs.max())) if logs.size else (-1.0, 1.0)
+        low, high = math.floor(low / DECADE_STEP) * DECADE_STEP, math.ceil(high / DECADE_STEP) * DECADE_STEP
         # The y range is in decades (log mode); at least one, so a flat curve does not fill the plot.
         middle, half = (low + high) / 2, max((high - low) / 2, 0.5)
-        self._norm_plot.setRange(xRange=(0, max(len(batches), 10)), yRange=(middle - half, middle + half),
+        self._norm_plot.setRange(xRange=(0, axis_end(history.batches)), yRange=(middle - half, middle + half),
                                  padding=0.05)
         # Ticks by hand: pyqtgraph's log axis labels 2..9 of each decade too, on top of each other.
         marks = (1, 2, 5) if half < 1 else (1,)
